@@ -1,0 +1,44 @@
+"""The `oracle-mailchimp` command: each command group lives in its own module."""
+
+import sys
+
+import click
+
+from oracle_mailchimp_dagster.cli.demo import demo
+from oracle_mailchimp_dagster.cli.sandbox import sandbox
+from oracle_mailchimp_dagster.errors import UserError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="oracle-mailchimp-dagster")
+def cli() -> None:
+    """Sync the Oracle Fusion customer master to Mailchimp audiences with Dagster."""
+
+
+cli.add_command(sandbox)
+cli.add_command(demo)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; user errors become one readable line on stderr and a non-zero exit."""
+    try:
+        cli.main(args=argv, prog_name="oracle-mailchimp", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.Abort:
+        click.echo("oracle-mailchimp: interrupted", err=True)
+        return 130
+    except click.UsageError as exc:
+        click.echo(f"oracle-mailchimp: {exc.format_message()}", err=True)
+        return exc.exit_code
+    except click.ClickException as exc:
+        click.echo(f"oracle-mailchimp: {exc.format_message()}", err=True)
+        return exc.exit_code
+    except UserError as exc:
+        click.echo(f"oracle-mailchimp: {exc}", err=True)
+        return exc.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
