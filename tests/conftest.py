@@ -1,0 +1,7 @@
+"""Shared pytest wiring: each layer keeps its fixtures in tests/fixtures/<layer>.py."""
+
+pytest_plugins = [
+    "tests.fixtures.fusion",
+    "tests.fixtures.mailchimp",
+    "tests.fixtures.store",
+]
