@@ -1,0 +1,250 @@
+"""Plan one action per customer record: the diff between what Oracle says and what was last synced."""
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from oracle_mailchimp_dagster.sync.emails import normalize_email, subscriber_hash
+from oracle_mailchimp_dagster.sync.mapping import InvalidRecord, map_customer, payload_hash
+from oracle_mailchimp_dagster.sync.model import (
+    REMOVALS,
+    Action,
+    CustomerRecord,
+    ListField,
+    MemberPayload,
+    MemberState,
+    PlannedAction,
+)
+from oracle_mailchimp_dagster.sync.rules import FieldMapping, InactiveAction, SyncPolicy
+
+_GONE = frozenset({None, "deleted"})
+_INACTIVE_DONE = {
+    InactiveAction.UNSUBSCRIBE: frozenset({"unsubscribed", "cleaned", "archived", "deleted"}),
+    InactiveAction.ARCHIVE: frozenset({"archived", "deleted"}),
+    InactiveAction.DELETE: frozenset({"deleted"}),
+}
+_INACTIVE_ACTIONS = {
+    InactiveAction.UNSUBSCRIBE: Action.UNSUBSCRIBE,
+    InactiveAction.ARCHIVE: Action.ARCHIVE,
+    InactiveAction.DELETE: Action.DELETE,
+    InactiveAction.TAG: Action.RETAG,
+}
+
+
+class RemovalGuardTripped(RuntimeError):
+    """The plan removes more members than the tenant allows; nothing may be written."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Customer:
+    key: str
+    record: CustomerRecord
+    active: bool
+    party_id: int | None
+    last_update: datetime | None
+
+    @property
+    def recency(self) -> tuple[Any, ...]:
+        stamp = self.last_update.timestamp() if self.last_update else float("-inf")
+        return (stamp, self.party_id or 0, self.key)
+
+
+def _customer(record: CustomerRecord) -> _Customer:
+    key = record.get("PartyNumber")
+    party_id = record.get("PartyId")
+    stamp = record.get("LastUpdateDate")
+    return _Customer(
+        key=str(key) if key not in (None, "") else f"PartyId:{party_id}",
+        record=record,
+        active=str(record.get("PartyStatus") or "A").upper() == "A",
+        party_id=int(party_id) if party_id is not None else None,
+        last_update=stamp if isinstance(stamp, datetime) else None,
+    )
+
+
+def _latest_per_key(records: Iterable[CustomerRecord]) -> list[_Customer]:
+    latest: dict[str, _Customer] = {}
+    for record in records:
+        customer = _customer(record)
+        known = latest.get(customer.key)
+        if known is None or customer.recency >= known.recency:
+            latest[customer.key] = customer
+    return list(latest.values())
+
+
+class _Planner:
+    def __init__(
+        self,
+        states: Mapping[str, MemberState],
+        mapping: FieldMapping,
+        fields: Mapping[str, ListField],
+        policy: SyncPolicy,
+    ) -> None:
+        self.states = states
+        self.mapping = mapping
+        self.fields = fields
+        self.policy = policy
+        self.status_if_new = policy.status_if_new.value
+
+    def plan(self, customers: list[_Customer]) -> dict[str, PlannedAction]:
+        batch_keys = {c.key for c in customers}
+        payloads: dict[str, MemberPayload] = {}
+        planned: dict[str, PlannedAction] = {}
+        for c in customers:
+            if not c.active:
+                continue
+            try:
+                payloads[c.key] = map_customer(c.record, self.mapping, self.fields, self.policy)
+            except InvalidRecord as exc:
+                planned[c.key] = self._reject(c, str(exc))
+        # Which active customers hold each address once this batch is applied.
+        holders: dict[str, set[str]] = defaultdict(set)
+        for state in self.states.values():
+            if state.customer_key not in batch_keys and state.active and state.subscriber_hash:
+                holders[state.subscriber_hash].add(state.customer_key)
+        by_hash: dict[str, list[_Customer]] = defaultdict(list)
+        for c in customers:
+            if c.key in payloads:
+                email_hash = subscriber_hash(payloads[c.key].email)
+                holders[email_hash].add(c.key)
+                by_hash[email_hash].append(c)
+        for group in by_hash.values():
+            winner = max(group, key=lambda c: c.recency)
+            for c in group:
+                if c is winner:
+                    planned[c.key] = self._active(c, payloads[c.key], holders)
+                else:
+                    planned[c.key] = self._shared(c, payloads[c.key], winner.key)
+        for c in customers:
+            if not c.active:
+                planned[c.key] = self._inactive(c, holders)
+        return planned
+
+    def _base(self, c: _Customer, action: Action, reason: str, **values: Any) -> PlannedAction:
+        return PlannedAction(
+            customer_key=c.key,
+            action=action,
+            reason=reason,
+            party_id=c.party_id,
+            last_update=c.last_update,
+            active=c.active,
+            **values,
+        )
+
+    def _reject(self, c: _Customer, reason: str) -> PlannedAction:
+        email = normalize_email(c.record.get("EmailAddress"))
+        return self._base(c, Action.REJECT_INVALID, reason, email=email)
+
+    def _shared(self, c: _Customer, payload: MemberPayload, winner: str) -> PlannedAction:
+        return self._base(
+            c,
+            Action.SKIP,
+            f"shares its email with customer {winner}, whose newer data is used",
+            email=payload.email,
+            subscriber_hash=subscriber_hash(payload.email),
+        )
+
+    def _active(self, c: _Customer, payload: MemberPayload, holders: Mapping[str, set[str]]) -> PlannedAction:
+        prev = self.states.get(c.key)
+        digest = payload_hash(payload, self.status_if_new)
+        new_hash = subscriber_hash(payload.email)
+        previous_tags = prev.managed_tags if prev else frozenset()
+        values: dict[str, Any] = {
+            "email": payload.email,
+            "subscriber_hash": new_hash,
+            "merge_fields": payload.merge_fields,
+            "status_if_new": self.status_if_new,
+            "tags": payload.tags,
+            "tags_add": payload.tags - previous_tags,
+            "tags_remove": previous_tags - payload.tags,
+            "payload_hash": digest,
+            "warnings": payload.warnings,
+        }
+        if prev is None or prev.known_status in _GONE or not prev.email:
+            return self._base(c, Action.UPSERT, "new member", **values)
+        if prev.email != payload.email:
+            old_hash = subscriber_hash(prev.email)
+            others_on_old = sorted(holders.get(old_hash, set()) - {c.key})
+            others_on_new = sorted(holders.get(new_hash, set()) - {c.key})
+            if others_on_old:
+                reason = f"email changed; old address still used by customer {others_on_old[0]}"
+                return self._base(c, Action.UPSERT, reason, previous_email=prev.email, **values)
+            if others_on_new:
+                reason = (
+                    f"email changed to an address customer {others_on_new[0]} already holds; "
+                    "the old address is released by the inactive policy"
+                )
+                return self._base(
+                    c, Action.UPSERT, reason, previous_email=prev.email, release_email=prev.email, **values
+                )
+            return self._base(c, Action.EMAIL_CHANGE, "email changed", previous_email=prev.email, **values)
+        if not prev.active:
+            return self._base(c, Action.UPSERT, "customer reactivated", **values)
+        if prev.payload_hash == digest:
+            return self._base(c, Action.SKIP_UNCHANGED, "same payload as last synced", **values)
+        return self._base(c, Action.UPSERT, "fields changed", **values)
+
+    def _inactive(self, c: _Customer, holders: Mapping[str, set[str]]) -> PlannedAction:
+        prev = self.states.get(c.key)
+        if prev is None or not prev.email or prev.known_status is None:
+            return self._base(c, Action.SKIP, "inactive customer was never synced")
+        values: dict[str, Any] = {"email": prev.email, "subscriber_hash": subscriber_hash(prev.email)}
+        if not prev.active:
+            return self._base(c, Action.SKIP_UNCHANGED, "already handled as inactive", **values)
+        others = sorted(holders.get(values["subscriber_hash"], set()) - {c.key})
+        if others:
+            return self._base(c, Action.SKIP, f"address still used by active customer {others[0]}", **values)
+        policy_action = self.policy.inactive_action
+        if policy_action is InactiveAction.NONE:
+            return self._base(c, Action.SKIP, "inactive action is 'none'", **values)
+        if prev.known_status in _INACTIVE_DONE.get(policy_action, frozenset()):
+            return self._base(c, Action.SKIP_UNCHANGED, f"member already {prev.known_status}", **values)
+        action = _INACTIVE_ACTIONS[policy_action]
+        if action is Action.RETAG:
+            tag = self.policy.inactive_tag
+            values.update(tags=prev.managed_tags | {tag}, tags_add=frozenset({tag}))
+        return self._base(c, action, f"customer inactive: {policy_action.value}", **values)
+
+
+def plan_actions(
+    records: Sequence[CustomerRecord],
+    states: Mapping[str, MemberState],
+    mapping: FieldMapping,
+    fields: Mapping[str, ListField],
+    policy: SyncPolicy,
+) -> list[PlannedAction]:
+    """One action per distinct customer key, in first-seen order.
+
+    `states` holds the last synced state of the batch's customers and of every other customer
+    sharing one of their addresses, so shared addresses are never removed from under someone.
+    """
+    customers = _latest_per_key(records)
+    planned = _Planner(states, mapping, fields, policy).plan(customers)
+    return [planned[c.key] for c in customers]
+
+
+def removal_count(actions: Iterable[PlannedAction]) -> int:
+    return sum(1 for a in actions if a.action in REMOVALS or a.release_email)
+
+
+def check_removal_guard(actions: Sequence[PlannedAction], policy: SyncPolicy, managed_members: int) -> None:
+    """Raise before any write when the plan removes more than the tenant allows."""
+    removals = removal_count(actions)
+    if policy.max_removals is not None and removals > policy.max_removals:
+        raise RemovalGuardTripped(
+            f"this run would remove {removals} members, more than the tenant's limit of "
+            f"{policy.max_removals}; raise max_removals or check the Oracle data"
+        )
+    if (
+        policy.max_removal_share is not None
+        and removals > policy.removal_share_floor
+        and managed_members > 0
+        and removals / managed_members > policy.max_removal_share
+    ):
+        raise RemovalGuardTripped(
+            f"this run would remove {removals} of {managed_members} managed members "
+            f"({removals / managed_members:.0%}), more than the tenant's limit of "
+            f"{policy.max_removal_share:.0%}; raise max_removal_share or check the Oracle data"
+        )

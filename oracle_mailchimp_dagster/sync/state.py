@@ -1,0 +1,48 @@
+"""The member state a record leaves behind once its planned action has succeeded."""
+
+from dataclasses import replace
+
+from oracle_mailchimp_dagster.sync.model import Action, MemberState, PlannedAction
+
+SHARED = "shared"
+_REMOVED_STATUS = {Action.UNSUBSCRIBE: "unsubscribed", Action.ARCHIVE: "archived", Action.DELETE: "deleted"}
+
+
+def state_after_success(
+    action: PlannedAction, prev: MemberState | None, member_status: str | None = None
+) -> MemberState | None:
+    """New state for the customer, or None when it has none (never synced, nothing written).
+
+    `member_status` is the status Mailchimp reported for the member after the write, if any.
+    """
+    kind = action.action
+    if kind in (Action.UPSERT, Action.EMAIL_CHANGE):
+        return MemberState(
+            customer_key=action.customer_key,
+            email=action.email,
+            subscriber_hash=action.subscriber_hash,
+            payload_hash=action.payload_hash,
+            known_status=member_status or (prev.known_status if prev else None) or action.status_if_new,
+            managed_tags=action.tags,
+            active=True,
+        )
+    if kind in _REMOVED_STATUS:
+        assert prev is not None, "a removal is only planned for a synced customer"
+        return replace(prev, known_status=_REMOVED_STATUS[kind], active=False)
+    if kind is Action.RETAG:
+        assert prev is not None, "a retag is only planned for a synced customer"
+        return replace(prev, managed_tags=action.tags, active=False)
+    if kind is Action.SKIP and action.active and action.email:
+        # Shares its address with a newer customer: the member exists and this customer holds it too.
+        return MemberState(
+            customer_key=action.customer_key,
+            email=action.email,
+            subscriber_hash=action.subscriber_hash,
+            payload_hash=None,
+            known_status=(prev.known_status if prev else None) or SHARED,
+            managed_tags=prev.managed_tags if prev else frozenset(),
+            active=True,
+        )
+    if kind in (Action.SKIP, Action.SKIP_UNCHANGED) and not action.active:
+        return replace(prev, active=False) if prev is not None else None
+    return prev
