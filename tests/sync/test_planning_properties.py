@@ -81,7 +81,7 @@ def test_planner_invariants(first: list[dict], second: list[dict], policy: SyncP
             prior = states.get(action.customer_key)
             # Only members this connector manages are removed, and never one an active customer holds.
             assert prior is not None and prior.known_status is not None
-            assert active_holders[action.subscriber_hash] == 0
+            assert active_holders[action.subscriber_hash or ""] == 0
         if action.action in (Action.UPSERT, Action.EMAIL_CHANGE):
             assert action.email == normalize_email(record["EmailAddress"])
             assert action.status_if_new == policy.status_if_new.value
