@@ -22,11 +22,13 @@ class SandboxControl:
         latency: LatencyModel,
         seed: int = 0,
         extra_stats: Callable[[], dict[str, Any]] | None = None,
+        reset_extra_stats: Callable[[], None] | None = None,
     ) -> None:
         self.stats = RequestStats()
         self.faults = FaultInjector(seed)
         self.latency = latency
         self._extra_stats = extra_stats or dict
+        self._reset_extra_stats = reset_extra_stats
 
     def stats_snapshot(self) -> dict[str, Any]:
         return {**self.stats.snapshot(), **self._extra_stats()}
@@ -42,8 +44,14 @@ class SandboxControl:
     async def _get_stats(self, request: Request) -> Response:
         return FastJSONResponse(self.stats_snapshot())
 
-    async def _reset_stats(self, request: Request) -> Response:
+    def reset_stats(self) -> None:
+        """Zero the shared counters and, through the callback, the simulator's own ones."""
         self.stats.reset()
+        if self._reset_extra_stats is not None:
+            self._reset_extra_stats()
+
+    async def _reset_stats(self, request: Request) -> Response:
+        self.reset_stats()
         return Response(status_code=204)
 
     async def _faults(self, request: Request) -> Response:
