@@ -1,0 +1,42 @@
+"""Oracle Fusion client: OAuth/Basic auth, keyset extraction of changed customers, change probe."""
+
+from oracle_mailchimp_dagster.fusion.client import CustomerExtraction, FusionClient
+from oracle_mailchimp_dagster.fusion.errors import (
+    FusionAuthError,
+    FusionError,
+    FusionRequestError,
+    FusionResponseError,
+    FusionUnavailableError,
+    OracleErrorDetail,
+)
+from oracle_mailchimp_dagster.fusion.query import CustomerCursor
+from oracle_mailchimp_dagster.fusion.records import CUSTOMER_FIELDS, FusionCustomer
+from oracle_mailchimp_dagster.fusion.settings import (
+    ACCOUNTS_RESOURCE_PATH,
+    FusionBasicAuth,
+    FusionClientOptions,
+    FusionConnection,
+    FusionOAuth,
+)
+from oracle_mailchimp_dagster.fusion.tokens import PROCESS_TOKEN_CACHE, TokenCache
+
+__all__ = [
+    "ACCOUNTS_RESOURCE_PATH",
+    "CUSTOMER_FIELDS",
+    "PROCESS_TOKEN_CACHE",
+    "CustomerCursor",
+    "CustomerExtraction",
+    "FusionAuthError",
+    "FusionBasicAuth",
+    "FusionClient",
+    "FusionClientOptions",
+    "FusionConnection",
+    "FusionCustomer",
+    "FusionError",
+    "FusionOAuth",
+    "FusionRequestError",
+    "FusionResponseError",
+    "FusionUnavailableError",
+    "OracleErrorDetail",
+    "TokenCache",
+]

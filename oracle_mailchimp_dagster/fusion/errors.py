@@ -1,0 +1,108 @@
+"""Typed Oracle Fusion errors, and reading Oracle's detail out of text/plain or ADF error JSON."""
+
+from dataclasses import dataclass
+
+import orjson
+
+from oracle_mailchimp_dagster.errors import UserError
+
+_MAX_DETAIL = 500
+
+
+@dataclass(frozen=True)
+class OracleErrorDetail:
+    """One entry of `o:errorDetails` (or the whole text/plain body)."""
+
+    detail: str
+    error_code: str | None = None
+    error_path: str | None = None
+
+
+class FusionError(Exception):
+    """Anything the Fusion client could not do; names the tenant, never a credential."""
+
+    def __init__(self, tenant: str, message: str) -> None:
+        super().__init__(f"Oracle Fusion tenant '{tenant}': {message}")
+        self.tenant = tenant
+
+
+class FusionAuthError(FusionError, UserError):
+    """Credentials or token rejected: fixable by the user (secret, scope, user roles)."""
+
+
+class FusionRequestError(FusionError):
+    """A 4xx other than 401: the request itself is wrong for this pod; carries Oracle's detail."""
+
+    def __init__(self, tenant: str, status: int, details: tuple[OracleErrorDetail, ...], hint: str) -> None:
+        text = "; ".join(d.detail for d in details) or "no detail given"
+        super().__init__(tenant, f"HTTP {status}: {text}. {hint}")
+        self.status = status
+        self.details = details
+
+
+class FusionUnavailableError(FusionError):
+    """Transient failures (5xx, 429, HTML pages, timeouts, resets) outlasted the retry policy."""
+
+    def __init__(self, tenant: str, reason: str, attempts: int, elapsed_s: float) -> None:
+        super().__init__(
+            tenant, f"pod unavailable: {reason} after {attempts} attempt(s) over {elapsed_s:.1f}s"
+        )
+        self.reason = reason
+        self.attempts = attempts
+
+
+class FusionResponseError(FusionError):
+    """A 2xx answer that is not the ADF collection we asked for."""
+
+
+_HINTS = {
+    400: "Oracle rejected the query: check the resource path, framework version and field names.",
+    403: "The integration user lacks a privilege on this resource.",
+    404: "Check the pod URL and the resource path (hubOrganizations on some ERP pods).",
+    405: "The resource does not support this method.",
+    406: "The pod refused the requested media type.",
+}
+
+
+def hint_for(status: int) -> str:
+    return _HINTS.get(status, "Unexpected client error from the pod.")
+
+
+def parse_error_details(content_type: str, body: bytes) -> tuple[OracleErrorDetail, ...]:
+    """Oracle's error text, whether the pod sent ADF error JSON, other JSON, plain text or nothing."""
+    text = body.decode("utf-8", errors="replace").strip()
+    if not text:
+        return ()
+    if "json" in content_type.lower() or text.startswith("{"):
+        try:
+            document = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            document = None
+        if isinstance(document, dict):
+            return _json_details(document)
+    if text.lower().startswith(("<!doctype", "<html")):
+        return (OracleErrorDetail("an HTML error page"),)
+    return (OracleErrorDetail(text[:_MAX_DETAIL]),)
+
+
+def _json_details(document: dict[str, object]) -> tuple[OracleErrorDetail, ...]:
+    entries = document.get("o:errorDetails")
+    if isinstance(entries, list) and entries:
+        return tuple(
+            OracleErrorDetail(
+                str(entry.get("detail") or entry.get("title") or "")[:_MAX_DETAIL],
+                _optional_str(entry.get("o:errorCode")),
+                _optional_str(entry.get("o:errorPath")),
+            )
+            for entry in entries
+            if isinstance(entry, dict)
+        )
+    for key in ("detail", "title", "error_description", "error"):
+        value = document.get(key)
+        if value:
+            return (OracleErrorDetail(str(value)[:_MAX_DETAIL], _optional_str(document.get("o:errorCode"))),)
+    return ()
+
+
+def _optional_str(value: object) -> str | None:
+    return None if value in (None, "") else str(value)

@@ -1,0 +1,107 @@
+"""Keyset paging over (LastUpdateDate, PartyId) as a pure state machine: which q next, what is new.
+
+Each page continues strictly after the last row seen, so rows sharing a timestamp are neither
+skipped nor repeated, and no offset ever grows. Framework 2+ says that in one rowmatch expression.
+Framework 1 cannot OR across attributes, so it re-reads from the last timestamp (`>=`) and drops
+what it has already seen; when that timestamp holds more than a tenth of a page it switches to an
+exact ties query (`LastUpdateDate=T;PartyId>N`) and then resumes strictly after T.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from oracle_mailchimp_dagster.fusion.query import (
+    CustomerCursor,
+    after_cursor_q,
+    range_q,
+    ties_q,
+)
+from oracle_mailchimp_dagster.fusion.records import FusionCustomer
+
+
+class _Next(Enum):
+    START = "start"
+    FROM_CURSOR = "from_cursor"  # v2+: strictly after the cursor; v1: >= its timestamp, drop seen
+    TIES = "ties"  # v1 only: same timestamp, larger PartyId
+    AFTER_TIES = "after_ties"  # v1 only: strictly after the cursor's timestamp
+
+
+@dataclass
+class PageResult:
+    """What one page contributed: rows never seen before and rows dropped as already seen."""
+
+    new_rows: list[FusionCustomer]
+    dropped: int
+
+
+class NoProgressError(Exception):
+    """The pod claims more rows but returned none after the cursor: paging would never end."""
+
+
+def cursor_of(row: FusionCustomer) -> CustomerCursor:
+    return CustomerCursor(row.last_update_date, row.party_id)
+
+
+class KeysetPager:
+    """Plans each page's `q` and filters its rows; `done` once the window is exhausted."""
+
+    def __init__(
+        self,
+        framework_version: int,
+        page_size: int,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after: CustomerCursor | None = None,
+    ) -> None:
+        self.version = framework_version
+        self.page_size = page_size
+        self.since = since
+        self.until = until
+        self.cursor = after
+        self.done = False
+        self._next = _Next.FROM_CURSOR if after is not None else _Next.START
+        self._tie_threshold = max(1, page_size // 10)
+
+    def next_q(self) -> str | None:
+        """The `q` for the next page (None: no filter at all)."""
+        if self._next is _Next.START or self.cursor is None:
+            return range_q(self.version, since=self.since, until=self.until)
+        if self._next is _Next.TIES:
+            return ties_q(self.version, self.cursor)
+        if self._next is _Next.AFTER_TIES:
+            return range_q(
+                self.version, since=self.cursor.last_update_date, until=self.until, strict_since=True
+            )
+        if self.version >= 2:
+            return after_cursor_q(self.version, self.cursor, self.until)
+        return range_q(self.version, since=self.cursor.last_update_date, until=self.until)
+
+    def accept(self, rows: Sequence[FusionCustomer], has_more: bool) -> PageResult:
+        """Take one page (in server order) and decide the next query."""
+        cursor = self.cursor
+        new_rows = [row for row in rows if cursor is None or cursor_of(row) > cursor]
+        if new_rows:
+            self.cursor = max(cursor_of(row) for row in new_rows)
+        result = PageResult(new_rows, len(rows) - len(new_rows))
+        more = has_more and len(rows) > 0
+        if self._next is _Next.TIES:
+            if not more:
+                self._next = _Next.AFTER_TIES
+            elif not new_rows:
+                raise NoProgressError("ties page returned no row after the cursor")
+            return result
+        if not more:
+            self.done = True
+            return result
+        if self.version >= 2:
+            if not new_rows:
+                raise NoProgressError("page returned no row after the cursor")
+            self._next = _Next.FROM_CURSOR
+            return result
+        assert self.cursor is not None
+        ties_on_page = sum(1 for row in rows if row.last_update_date == self.cursor.last_update_date)
+        self._next = _Next.TIES if ties_on_page > self._tie_threshold else _Next.FROM_CURSOR
+        return result

@@ -1,0 +1,76 @@
+"""The customer record the sync reads from Oracle Fusion (`accounts` rows), typed and null-tolerant.
+
+Attribute names are snake_case; each field's alias is the Oracle attribute, so a page body validates
+straight into these models and `CUSTOMER_FIELDS` is exactly the `fields=` list to request.
+"""
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _assume_utc(value: datetime) -> datetime:
+    """Pods store UTC; a timestamp without an offset is read as UTC so every value is aware."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+FusionTimestamp = Annotated[datetime, AfterValidator(_assume_utc)]
+
+
+class FusionCustomer(BaseModel):
+    """One customer (TCA party with its flattened primary email, phone and address).
+
+    Only `party_id` and `last_update_date` are required: they are the extraction keyset. Everything
+    else may be null on a real pod and is left to the sync to judge.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore", validate_by_name=True, validate_by_alias=True)
+
+    party_id: int = Field(alias="PartyId")
+    party_number: str | None = Field(default=None, alias="PartyNumber")
+    organization_name: str | None = Field(default=None, alias="OrganizationName")
+    email_address: str | None = Field(default=None, alias="EmailAddress")
+    phone_country_code: str | None = Field(default=None, alias="PhoneCountryCode")
+    phone_area_code: str | None = Field(default=None, alias="PhoneAreaCode")
+    phone_number: str | None = Field(default=None, alias="PhoneNumber")
+    phone_extension: str | None = Field(default=None, alias="PhoneExtension")
+    formatted_phone_number: str | None = Field(default=None, alias="FormattedPhoneNumber")
+    address_line1: str | None = Field(default=None, alias="AddressLine1")
+    address_line2: str | None = Field(default=None, alias="AddressLine2")
+    address_line3: str | None = Field(default=None, alias="AddressLine3")
+    address_line4: str | None = Field(default=None, alias="AddressLine4")
+    city: str | None = Field(default=None, alias="City")
+    state: str | None = Field(default=None, alias="State")
+    province: str | None = Field(default=None, alias="Province")
+    postal_code: str | None = Field(default=None, alias="PostalCode")
+    country: str | None = Field(default=None, alias="Country")
+    type: str | None = Field(default=None, alias="Type")
+    customer_class_code: str | None = Field(default=None, alias="CustomerClassCode")
+    party_status: str | None = Field(default=None, alias="PartyStatus")
+    primary_contact_name: str | None = Field(default=None, alias="PrimaryContactName")
+    creation_date: FusionTimestamp | None = Field(default=None, alias="CreationDate")
+    last_update_date: FusionTimestamp = Field(alias="LastUpdateDate")
+
+    @property
+    def is_active(self) -> bool:
+        """Oracle's `PartyStatus` 'A'; inactive ('I'), merged ('M') and deleted ('D') are not."""
+        return self.party_status == "A"
+
+
+# The `fields=` list: every attribute above, by its Oracle name.
+CUSTOMER_FIELDS: tuple[str, ...] = tuple(
+    field.alias or name for name, field in FusionCustomer.model_fields.items()
+)
+
+
+class CustomerPage(BaseModel):
+    """One ADF collection page of customers (links and totals are not needed and not read)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    items: list[FusionCustomer]
+    count: int
+    has_more: bool = Field(alias="hasMore")
+    limit: int | None = None
+    offset: int | None = None

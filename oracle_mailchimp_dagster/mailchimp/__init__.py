@@ -1,0 +1,57 @@
+"""Mailchimp client: batch upserts under a shared per-key limit, member operations, error taxonomy."""
+
+from oracle_mailchimp_dagster.mailchimp.client import MailchimpClient
+from oracle_mailchimp_dagster.mailchimp.endpoints import data_center, subscriber_hash
+from oracle_mailchimp_dagster.mailchimp.errors import (
+    ErrorKind,
+    FieldError,
+    MailchimpComplianceError,
+    MailchimpConfigurationError,
+    MailchimpConflictError,
+    MailchimpError,
+    MailchimpInvalidDataError,
+    MailchimpNotFoundError,
+    MailchimpProblem,
+    MailchimpRetryableError,
+    MailchimpUnexpectedError,
+    classify,
+)
+from oracle_mailchimp_dagster.mailchimp.models import (
+    AddressValue,
+    AudienceList,
+    MemberChanges,
+    MemberOutcome,
+    MemberPayload,
+    MemberState,
+    MergeField,
+    MergeFieldSpec,
+)
+from oracle_mailchimp_dagster.mailchimp.settings import MailchimpClientOptions, MailchimpConnection
+
+__all__ = [
+    "AddressValue",
+    "AudienceList",
+    "ErrorKind",
+    "FieldError",
+    "MailchimpClient",
+    "MailchimpClientOptions",
+    "MailchimpComplianceError",
+    "MailchimpConfigurationError",
+    "MailchimpConflictError",
+    "MailchimpConnection",
+    "MailchimpError",
+    "MailchimpInvalidDataError",
+    "MailchimpNotFoundError",
+    "MailchimpProblem",
+    "MailchimpRetryableError",
+    "MailchimpUnexpectedError",
+    "MemberChanges",
+    "MemberOutcome",
+    "MemberPayload",
+    "MemberState",
+    "MergeField",
+    "MergeFieldSpec",
+    "classify",
+    "data_center",
+    "subscriber_hash",
+]

@@ -1,0 +1,170 @@
+"""One error taxonomy for every Mailchimp operation: what went wrong and what the sync should do.
+
+`classify` is pure: it reads a status, Mailchimp's title and detail (or a batch member's error text
+and code) and returns an `ErrorKind`. Whole-request failures raise the exception class of the kind;
+batch members carry a `MailchimpProblem` in their outcome instead.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+from oracle_mailchimp_dagster.errors import UserError
+
+Scope = Literal["account", "list", "member"]
+
+
+class ErrorKind(StrEnum):
+    """What a failure means for the record or the run."""
+
+    RETRYABLE = "retryable"  # 429, 5xx, HTML pages, timeouts, resets, signup velocity: try again later
+    INVALID_DATA = "invalid_data"  # bad or fake email, merge field errors: fix the record
+    COMPLIANCE = "compliance"  # unsubscribed by the contact, cleaned, permanently deleted: never retry
+    CONFLICT = "conflict"  # member exists, new email already taken: a decision is needed
+    CONFIGURATION = "configuration"  # auth, wrong data center, wrong list, missing merge field: stop the run
+    NOT_FOUND = "not_found"  # the member does not exist (archive/tag of someone unknown)
+    UNEXPECTED = "unexpected"  # anything else; recorded as a permanent failure
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """A merge-field (or schema) error: the field as Mailchimp names it, and its message."""
+
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
+class MailchimpProblem:
+    """A Mailchimp error as data: kind, HTTP status (None for a batch member), title, detail."""
+
+    kind: ErrorKind
+    title: str
+    detail: str
+    status: int | None = None
+    field_errors: tuple[FieldError, ...] = ()
+    error_code: str | None = None
+    request_id: str | None = None
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind is ErrorKind.RETRYABLE
+
+    def describe(self) -> str:
+        head = f"{self.status} {self.title}" if self.status else self.title
+        text = f"{head}: {self.detail}" if self.detail else head
+        if self.field_errors:
+            text += " (" + "; ".join(f"{e.field}: {e.message}" for e in self.field_errors) + ")"
+        return text
+
+
+class MailchimpError(Exception):
+    """A Mailchimp call failed; `problem` says how, `kind` says what to do about it."""
+
+    def __init__(self, problem: MailchimpProblem, context: str = "") -> None:
+        prefix = f"Mailchimp {context}: " if context else "Mailchimp: "
+        super().__init__(prefix + problem.describe())
+        self.problem = problem
+
+    @property
+    def kind(self) -> ErrorKind:
+        return self.problem.kind
+
+
+class MailchimpRetryableError(MailchimpError):
+    """Transient failures outlasted the retry policy (or the server asked to come back later)."""
+
+
+class MailchimpInvalidDataError(MailchimpError):
+    """The record's data was refused (email, merge fields)."""
+
+
+class MailchimpComplianceError(MailchimpError):
+    """The member's state forbids the change (self-unsubscribed, cleaned, permanently deleted)."""
+
+
+class MailchimpConflictError(MailchimpError):
+    """The address already exists where a new one was expected."""
+
+
+class MailchimpConfigurationError(MailchimpError, UserError):
+    """Credentials, data center, list or merge fields are wrong: fixable by the user, stops the run."""
+
+
+class MailchimpNotFoundError(MailchimpError):
+    """The member does not exist."""
+
+
+class MailchimpUnexpectedError(MailchimpError):
+    """A failure outside the taxonomy."""
+
+
+_CLASSES: dict[ErrorKind, type[MailchimpError]] = {
+    ErrorKind.RETRYABLE: MailchimpRetryableError,
+    ErrorKind.INVALID_DATA: MailchimpInvalidDataError,
+    ErrorKind.COMPLIANCE: MailchimpComplianceError,
+    ErrorKind.CONFLICT: MailchimpConflictError,
+    ErrorKind.CONFIGURATION: MailchimpConfigurationError,
+    ErrorKind.NOT_FOUND: MailchimpNotFoundError,
+    ErrorKind.UNEXPECTED: MailchimpUnexpectedError,
+}
+
+
+def error_for(problem: MailchimpProblem, context: str = "") -> MailchimpError:
+    return _CLASSES[problem.kind](problem, context)
+
+
+def configuration_error(message: str) -> MailchimpConfigurationError:
+    """A configuration problem found before (or instead of) any call."""
+    return MailchimpConfigurationError(MailchimpProblem(ErrorKind.CONFIGURATION, "Configuration", message))
+
+
+_COMPLIANCE_MARKERS = (
+    "compliance state",
+    "was permanently deleted",
+    "forgotten email",
+    'status is "cleaned."',
+    "cannot be removed",
+)
+_CONFLICT_MARKERS = ("is already a list member", "is already in this list", "member exists")
+_INVALID_MARKERS = (
+    "looks fake or invalid",
+    "provide a valid email",
+    "merge fields were invalid",
+    "could not be validated",
+    "did not match any of the schemas",
+    "schema describes",
+    "required fields were not provided",
+    "please enter",
+)
+_LATER_MARKERS = ("signed up to a lot of lists very recently",)
+
+
+def classify(
+    status: int | None,
+    title: str = "",
+    detail: str = "",
+    *,
+    scope: Scope = "member",
+    error_code: str | None = None,
+    has_field_errors: bool = False,
+) -> ErrorKind:
+    """The kind of a Mailchimp failure, from its status and wording (whole request or batch member)."""
+    text = f"{title}\n{detail}".lower()
+    if status is not None and (status in (408, 429) or status >= 500):
+        return ErrorKind.CONFIGURATION if "compliance related" in text else ErrorKind.RETRYABLE
+    if status in (401, 403):
+        return ErrorKind.CONFIGURATION
+    if any(marker in text for marker in _LATER_MARKERS):
+        return ErrorKind.RETRYABLE
+    if any(marker in text for marker in _COMPLIANCE_MARKERS):
+        return ErrorKind.COMPLIANCE
+    if error_code == "ERROR_CONTACT_EXISTS" or any(marker in text for marker in _CONFLICT_MARKERS):
+        return ErrorKind.CONFLICT
+    if has_field_errors or any(marker in text for marker in _INVALID_MARKERS):
+        return ErrorKind.INVALID_DATA
+    if status == 404:
+        return ErrorKind.NOT_FOUND if scope == "member" else ErrorKind.CONFIGURATION
+    if status == 400 and "invalid resource" in text:
+        return ErrorKind.INVALID_DATA
+    return ErrorKind.UNEXPECTED

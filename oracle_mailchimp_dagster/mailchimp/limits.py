@@ -1,0 +1,65 @@
+"""Per-API-key concurrency limits shared by every client object in the process.
+
+Mailchimp allows 10 simultaneous connections per key; two clients (two tenants, two threads)
+using one key must share one budget. The registry is keyed by a hash of the key, never the key.
+"""
+
+import hashlib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class ConcurrencyLimiter:
+    """A counting limit whose bound can only be lowered (the strictest caller wins)."""
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        self._condition = threading.Condition()
+        self._limit = limit
+        self._in_use = 0
+        self.peak = 0
+
+    @property
+    def limit(self) -> int:
+        return self._limit
+
+    def lower_to(self, limit: int) -> None:
+        with self._condition:
+            self._limit = max(1, min(self._limit, limit))
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        with self._condition:
+            while self._in_use >= self._limit:
+                self._condition.wait()
+            self._in_use += 1
+            self.peak = max(self.peak, self._in_use)
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._in_use -= 1
+                self._condition.notify()
+
+
+def key_fingerprint(secret: str) -> str:
+    """A stable, non-reversible name for a credential (for registries and logs)."""
+    return hashlib.sha256(b"oracle-mailchimp-dagster:" + secret.encode("utf-8")).hexdigest()[:16]
+
+
+_registry: dict[str, ConcurrencyLimiter] = {}
+_registry_lock = threading.Lock()
+
+
+def limiter_for_key(secret: str, limit: int) -> ConcurrencyLimiter:
+    """The process-wide limiter of this credential, lowered to `limit` if that is stricter."""
+    name = key_fingerprint(secret)
+    with _registry_lock:
+        limiter = _registry.get(name)
+        if limiter is None:
+            limiter = _registry[name] = ConcurrencyLimiter(limit)
+        else:
+            limiter.lower_to(limit)
+        return limiter
