@@ -1,0 +1,118 @@
+"""What we last made of each Oracle customer in Mailchimp (table `member_state`)."""
+
+from collections.abc import Collection, Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from oracle_mailchimp_dagster.store.bulk import bulk_upsert
+from oracle_mailchimp_dagster.store.engine import Database
+from oracle_mailchimp_dagster.store.records import MemberState
+from oracle_mailchimp_dagster.store.schema import member_state
+from oracle_mailchimp_dagster.store.sql import IN_CHUNK, WRITE_CHUNK, chunked
+
+_KEY = ("tenant_id", "customer_key")
+
+
+def _row(tenant_id: str, member: MemberState) -> dict[str, Any]:
+    return {
+        "tenant_id": tenant_id,
+        "customer_key": member.customer_key,
+        "email": member.email,
+        "subscriber_hash": member.subscriber_hash,
+        "payload_hash": member.payload_hash,
+        "known_status": member.known_status,
+        "managed_tags": list(member.managed_tags),
+        "last_synced_at": member.last_synced_at,
+        "last_run_id": member.last_run_id,
+    }
+
+
+def _member(mapping: Any) -> MemberState:
+    return MemberState(
+        customer_key=mapping["customer_key"],
+        email=mapping["email"],
+        subscriber_hash=mapping["subscriber_hash"],
+        payload_hash=mapping["payload_hash"],
+        known_status=mapping["known_status"],
+        managed_tags=tuple(mapping["managed_tags"]),
+        last_synced_at=mapping["last_synced_at"],
+        last_run_id=mapping["last_run_id"],
+    )
+
+
+def upsert_members(conn: Connection, tenant_id: str, members: Iterable[MemberState]) -> int:
+    """Insert or replace members by customer key (a key given twice keeps its last state)."""
+    latest = {member.customer_key: member for member in members}
+    for chunk in chunked(latest.values(), WRITE_CHUNK):
+        bulk_upsert(conn, member_state, _KEY, [_row(tenant_id, member) for member in chunk])
+    return len(latest)
+
+
+def delete_members(conn: Connection, tenant_id: str, customer_keys: Iterable[str]) -> int:
+    deleted = 0
+    for chunk in chunked(set(customer_keys), IN_CHUNK):
+        result = conn.execute(
+            sa.delete(member_state).where(
+                member_state.c.tenant_id == tenant_id, member_state.c.customer_key.in_(chunk)
+            )
+        )
+        deleted += result.rowcount
+    return deleted
+
+
+def set_known_status(
+    conn: Connection, tenant_id: str, subscriber_hashes: Collection[str], status: str
+) -> int:
+    """Record a status Mailchimp reported (unsubscribed, cleaned) on every member with these hashes."""
+    updated = 0
+    for chunk in chunked(set(subscriber_hashes), IN_CHUNK):
+        result = conn.execute(
+            sa.update(member_state)
+            .where(member_state.c.tenant_id == tenant_id, member_state.c.subscriber_hash.in_(chunk))
+            .values(known_status=status)
+        )
+        updated += result.rowcount
+    return updated
+
+
+class MemberStateStore:
+    """Reads of member state; lookups take any number of keys and query in chunks."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def by_keys(self, tenant_id: str, customer_keys: Iterable[str]) -> dict[str, MemberState]:
+        """Known members among these customer keys (absent keys are simply missing from the result)."""
+        found: dict[str, MemberState] = {}
+        with self._db.read() as conn:
+            for chunk in chunked(set(customer_keys), IN_CHUNK):
+                rows = conn.execute(
+                    sa.select(member_state).where(
+                        member_state.c.tenant_id == tenant_id, member_state.c.customer_key.in_(chunk)
+                    )
+                )
+                for row in rows:
+                    member = _member(row._mapping)
+                    found[member.customer_key] = member
+        return found
+
+    def by_subscriber_hashes(self, tenant_id: str, subscriber_hashes: Iterable[str]) -> list[MemberState]:
+        """Members whose email has one of these subscriber hashes (several customers may share one)."""
+        found: list[MemberState] = []
+        with self._db.read() as conn:
+            for chunk in chunked(set(subscriber_hashes), IN_CHUNK):
+                rows = conn.execute(
+                    sa.select(member_state)
+                    .where(member_state.c.tenant_id == tenant_id, member_state.c.subscriber_hash.in_(chunk))
+                    .order_by(member_state.c.customer_key)
+                )
+                found.extend(_member(row._mapping) for row in rows)
+        return found
+
+    def count(self, tenant_id: str) -> int:
+        """How many members this connector manages for the tenant (the base of the removal-share guard)."""
+        with self._db.read() as conn:
+            query = sa.select(sa.func.count()).where(member_state.c.tenant_id == tenant_id)
+            return int(conn.execute(query).scalar_one())

@@ -1,0 +1,137 @@
+"""Every table of the app database, as SQLAlchemy Core (one MetaData; migrations live in `migrations/`).
+
+The ledger and audience events carry no foreign key to `tenants`: they are the audit trail of record
+and outlive a removed tenant. Everything else belongs to a tenant and goes with it.
+"""
+
+import sqlalchemy as sa
+
+from oracle_mailchimp_dagster.store.types import UTCDateTime, big_integer_pk
+
+SECRET_NAMES = ("oracle_client_secret", "oracle_password", "mailchimp_api_key", "mailchimp_oauth_token")
+AUDIENCE_EVENT_KINDS = ("unsubscribe", "cleaned")
+
+TENANT_ID_LENGTH = 63
+CUSTOMER_KEY_LENGTH = 100
+RUN_ID_LENGTH = 64
+EMAIL_LENGTH = 320
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _in_list(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IN ({quoted})"
+
+
+def _tenant_fk() -> sa.ForeignKey:
+    return sa.ForeignKey("tenants.id")
+
+
+tenants = sa.Table(
+    "tenants",
+    metadata,
+    sa.Column("id", sa.String(TENANT_ID_LENGTH), primary_key=True),
+    sa.Column("display_name", sa.String(200), nullable=False),
+    sa.Column("config", sa.JSON(), nullable=False),
+    sa.Column("enabled", sa.Boolean(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+tenant_secrets = sa.Table(
+    "tenant_secrets",
+    metadata,
+    sa.Column("tenant_id", sa.String(TENANT_ID_LENGTH), _tenant_fk(), primary_key=True),
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("ciphertext", sa.Text(), nullable=False),
+    sa.Column("key_id", sa.String(32), nullable=False, index=True),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.CheckConstraint(_in_list("name", SECRET_NAMES), name="known_name"),
+)
+
+sync_state = sa.Table(
+    "sync_state",
+    metadata,
+    sa.Column("tenant_id", sa.String(TENANT_ID_LENGTH), _tenant_fk(), primary_key=True),
+    sa.Column("mark_timestamp", UTCDateTime(), nullable=True),
+    sa.Column("mark_key", sa.BigInteger(), nullable=True),
+    sa.Column("last_run_id", sa.String(RUN_ID_LENGTH), nullable=True),
+    sa.Column("last_run_at", UTCDateTime(), nullable=True),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+member_state = sa.Table(
+    "member_state",
+    metadata,
+    sa.Column("tenant_id", sa.String(TENANT_ID_LENGTH), _tenant_fk(), primary_key=True),
+    sa.Column("customer_key", sa.String(CUSTOMER_KEY_LENGTH), primary_key=True),
+    sa.Column("email", sa.String(EMAIL_LENGTH), nullable=False),
+    sa.Column("subscriber_hash", sa.String(32), nullable=False),
+    sa.Column("payload_hash", sa.String(64), nullable=False),
+    sa.Column("known_status", sa.String(20), nullable=True),
+    sa.Column("managed_tags", sa.JSON(), nullable=False),
+    sa.Column("last_synced_at", UTCDateTime(), nullable=False),
+    sa.Column("last_run_id", sa.String(RUN_ID_LENGTH), nullable=True),
+    sa.Index(None, "tenant_id", "subscriber_hash"),
+)
+
+sync_ledger = sa.Table(
+    "sync_ledger",
+    metadata,
+    sa.Column("id", big_integer_pk(), primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(TENANT_ID_LENGTH), nullable=False),
+    sa.Column("run_id", sa.String(RUN_ID_LENGTH), nullable=False),
+    sa.Column("customer_key", sa.String(CUSTOMER_KEY_LENGTH), nullable=False),
+    sa.Column("email", sa.String(EMAIL_LENGTH), nullable=True),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("outcome", sa.String(32), nullable=False),
+    sa.Column("http_status", sa.Integer(), nullable=True),
+    sa.Column("title", sa.String(200), nullable=True),
+    sa.Column("detail", sa.Text(), nullable=True),
+    sa.Column("attempt", sa.Integer(), nullable=False),
+    sa.Column("recorded_at", UTCDateTime(), nullable=False),
+    sa.CheckConstraint("attempt >= 1", name="attempt_positive"),
+    sa.Index(None, "tenant_id", "run_id"),
+    sa.Index(None, "tenant_id", "customer_key"),
+)
+
+retry_queue = sa.Table(
+    "retry_queue",
+    metadata,
+    sa.Column("tenant_id", sa.String(TENANT_ID_LENGTH), _tenant_fk(), primary_key=True),
+    sa.Column("customer_key", sa.String(CUSTOMER_KEY_LENGTH), primary_key=True),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime(), nullable=False),
+    sa.Column("last_error", sa.Text(), nullable=True),
+    sa.Column("dead_letter", sa.Boolean(), nullable=False),
+    sa.Column("first_failed_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.CheckConstraint("attempts >= 1", name="attempts_positive"),
+    sa.Index(None, "tenant_id", "dead_letter", "next_attempt_at"),
+)
+
+audience_events = sa.Table(
+    "audience_events",
+    metadata,
+    sa.Column("id", big_integer_pk(), primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(TENANT_ID_LENGTH), nullable=False),
+    sa.Column("email", sa.String(EMAIL_LENGTH), nullable=False),
+    sa.Column("subscriber_hash", sa.String(32), nullable=False),
+    sa.Column("event", sa.String(20), nullable=False),
+    sa.Column("occurred_at", UTCDateTime(), nullable=False),
+    sa.Column("source", sa.String(50), nullable=False),
+    sa.Column("recorded_at", UTCDateTime(), nullable=False),
+    sa.CheckConstraint(_in_list("event", AUDIENCE_EVENT_KINDS), name="known_event"),
+    sa.UniqueConstraint("tenant_id", "subscriber_hash", "event", "occurred_at"),
+)
+
+ALL_TABLES = (tenants, tenant_secrets, sync_state, member_state, sync_ledger, retry_queue, audience_events)
