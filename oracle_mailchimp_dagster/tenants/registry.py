@@ -1,0 +1,257 @@
+"""The tenant registry: tenant configuration in the app database, credentials encrypted beside it.
+
+A tenant and its secrets are written in one transaction. Secrets are decrypted one at a time, when a
+caller asks, and returned as `SecretStr`; nothing here keeps plaintext.
+"""
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pydantic import SecretStr, ValidationError
+from sqlalchemy.engine import Connection
+
+from oracle_mailchimp_dagster.errors import UserError
+from oracle_mailchimp_dagster.secrets import (
+    CiphertextRejected,
+    KeyNotInKeyring,
+    Keyring,
+    KeyStore,
+    Sealed,
+    SecretDecryptionError,
+)
+from oracle_mailchimp_dagster.store import Database, SecretName, ensure_schema_current
+from oracle_mailchimp_dagster.store import tenant_rows as rows
+from oracle_mailchimp_dagster.tenants.errors import TenantConfigError, describe_validation_error
+from oracle_mailchimp_dagster.tenants.model import TenantConfig
+
+
+class MissingSecretError(UserError):
+    """A tenant lacks a credential its auth modes need."""
+
+
+@dataclass(frozen=True)
+class SecretInfo:
+    """What may be shown about a stored secret: never its value."""
+
+    name: SecretName
+    key_id: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: list[str]
+    updated: list[str]
+
+
+def _config(row: rows.TenantRow) -> TenantConfig:
+    try:
+        return TenantConfig.from_stored(row.id, row.display_name, row.enabled, row.config)
+    except ValidationError as exc:
+        raise TenantConfigError(describe_validation_error(exc, f"stored tenant '{row.id}'")) from None
+
+
+class TenantRegistry:
+    def __init__(self, db: Database, keys: KeyStore) -> None:
+        self.db = db
+        self.keys = keys
+
+    @classmethod
+    def open(cls, db: Database | None = None, keys: KeyStore | None = None) -> "TenantRegistry":
+        """The configured database (schema checked) and master keys."""
+        db = Database.from_url() if db is None else db
+        ensure_schema_current(db)
+        return cls(db, KeyStore.from_env() if keys is None else keys)
+
+    # --- reads -----------------------------------------------------------------------------------
+
+    def get(self, tenant_id: str) -> TenantConfig:
+        with self.db.read() as conn:
+            return _config(rows.get_tenant(conn, tenant_id))
+
+    def list_all(self, *, enabled_only: bool = False) -> list[TenantConfig]:
+        with self.db.read() as conn:
+            configs = [_config(row) for row in rows.select_tenants(conn)]
+        return [c for c in configs if c.enabled or not enabled_only]
+
+    def secret_info(self, tenant_id: str) -> list[SecretInfo]:
+        with self.db.read() as conn:
+            rows.get_tenant(conn, tenant_id)
+            return [SecretInfo(r.name, r.key_id, r.updated_at) for r in rows.select_secrets(conn, tenant_id)]
+
+    def secret(self, tenant_id: str, name: SecretName) -> SecretStr:
+        """Decrypt one secret now. Errors name the tenant and secret, never the ciphertext."""
+        with self.db.read() as conn:
+            rows.get_tenant(conn, tenant_id)
+            row = rows.select_secret(conn, tenant_id, name)
+        if row is None:
+            raise MissingSecretError(f"tenant '{tenant_id}' has no {name.value} stored")
+        return self._decrypt(self.keys.load(), row)
+
+    def oracle_secret(self, config: TenantConfig) -> SecretStr:
+        """The Oracle client secret (oauth) or password (basic)."""
+        return self.secret(config.id, config.oracle.secret_name)
+
+    def mailchimp_secret(self, config: TenantConfig) -> SecretStr:
+        """The Mailchimp API key or OAuth access token."""
+        return self.secret(config.id, config.mailchimp.secret_name)
+
+    def key_usage(self) -> dict[str, int]:
+        """Stored secrets per master key id."""
+        with self.db.read() as conn:
+            return rows.secret_counts_by_key(conn)
+
+    # --- writes ----------------------------------------------------------------------------------
+
+    def add(self, config: TenantConfig, secrets: Mapping[SecretName, SecretStr]) -> None:
+        """Register a new tenant with every secret its auth modes need."""
+        keyring = self.keys.load(create=True)
+        now = datetime.now(UTC)
+        with self.db.write() as conn:
+            rows.insert_tenant(conn, self._row(config, now, now))
+            self._store_secrets(conn, keyring, config, secrets, now)
+
+    def update(self, config: TenantConfig, secrets: Mapping[SecretName, SecretStr] | None = None) -> None:
+        """Replace a tenant's configuration; given secrets replace stored ones, unneeded ones are dropped."""
+        keyring = self.keys.load(create=bool(secrets))
+        now = datetime.now(UTC)
+        with self.db.write() as conn:
+            self._update(conn, keyring, config, secrets or {}, now)
+
+    def remove(self, tenant_id: str) -> None:
+        """Delete the tenant, its secrets and sync state; its ledger rows stay for audit."""
+        with self.db.write() as conn:
+            rows.delete_tenant(conn, tenant_id)
+
+    def import_tenants(
+        self, entries: Sequence[tuple[TenantConfig, Mapping[SecretName, SecretStr]]]
+    ) -> ImportResult:
+        """Create or update many tenants in one transaction: all of them land, or none."""
+        keyring = self.keys.load(create=any(secrets for _, secrets in entries))
+        now = datetime.now(UTC)
+        created: list[str] = []
+        updated: list[str] = []
+        with self.db.write() as conn:
+            for config, secrets in entries:
+                if rows.select_tenant(conn, config.id) is None:
+                    rows.insert_tenant(conn, self._row(config, now, now))
+                    self._store_secrets(conn, keyring, config, secrets, now)
+                    created.append(config.id)
+                else:
+                    self._update(conn, keyring, config, secrets, now)
+                    updated.append(config.id)
+        return ImportResult(created=created, updated=updated)
+
+    def reencrypt_all(self) -> int:
+        """Re-encrypt every stored secret under the primary key (after `keys rotate`); returns how many."""
+        keyring = self.keys.load()
+        now = datetime.now(UTC)
+        with self.db.write() as conn:
+            secret_rows = rows.select_secrets(conn)
+            for row in secret_rows:
+                try:
+                    sealed = keyring.reseal(Sealed(row.key_id, row.ciphertext))
+                except (KeyNotInKeyring, CiphertextRejected) as exc:
+                    raise self._decryption_error(row, exc) from None
+                rows.put_secret(
+                    conn, row.tenant_id, row.name, ciphertext=sealed.ciphertext, key_id=sealed.key_id, now=now
+                )
+        return len(secret_rows)
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _row(config: TenantConfig, created_at: datetime, updated_at: datetime) -> rows.TenantRow:
+        return rows.TenantRow(
+            id=config.id,
+            display_name=config.display_name,
+            config=config.stored_config(),
+            enabled=config.enabled,
+            created_at=created_at,
+            updated_at=updated_at,
+        )
+
+    def _update(
+        self,
+        conn: Connection,
+        keyring: Keyring,
+        config: TenantConfig,
+        secrets: Mapping[SecretName, SecretStr],
+        now: datetime,
+    ) -> None:
+        rows.update_tenant(
+            conn,
+            config.id,
+            display_name=config.display_name,
+            config=config.stored_config(),
+            enabled=config.enabled,
+            now=now,
+        )
+        self._store_secrets(conn, keyring, config, secrets, now)
+
+    def _store_secrets(
+        self,
+        conn: Connection,
+        keyring: Keyring,
+        config: TenantConfig,
+        secrets: Mapping[SecretName, SecretStr],
+        now: datetime,
+    ) -> None:
+        required = set(config.required_secrets())
+        unexpected = sorted(name.value for name in secrets if name not in required)
+        if unexpected:
+            raise MissingSecretError(
+                f"tenant '{config.id}' does not use {', '.join(unexpected)} with its auth modes "
+                f"(Oracle {config.oracle.auth.value}, Mailchimp {config.mailchimp.auth.value})"
+            )
+        for name, value in secrets.items():
+            if not value.get_secret_value():
+                raise MissingSecretError(f"the {name.value} given for tenant '{config.id}' is empty")
+            sealed = keyring.encrypt(value)
+            rows.put_secret(
+                conn, config.id, name, ciphertext=sealed.ciphertext, key_id=sealed.key_id, now=now
+            )
+        stored = {row.name for row in rows.select_secrets(conn, config.id)}
+        missing = sorted(name.value for name in required - stored)
+        if missing:
+            raise MissingSecretError(
+                f"tenant '{config.id}' needs {' and '.join(missing)} "
+                f"(Oracle auth {config.oracle.auth.value}, Mailchimp auth {config.mailchimp.auth.value})"
+            )
+        rows.delete_secrets(conn, config.id, stored - required)
+
+    def _decrypt(self, keyring: Keyring, row: rows.SecretRow) -> SecretStr:
+        try:
+            return keyring.decrypt(Sealed(row.key_id, row.ciphertext))
+        except (KeyNotInKeyring, CiphertextRejected) as exc:
+            raise self._decryption_error(row, exc) from None
+
+    def _decryption_error(self, row: rows.SecretRow, exc: Exception) -> SecretDecryptionError:
+        if isinstance(exc, KeyNotInKeyring):
+            keyring_ids = self.keys.load().key_ids
+            if not keyring_ids:
+                reason = self.keys.describe_missing()
+            else:
+                reason = (
+                    f"it was encrypted with master key {row.key_id}, which is not in the "
+                    f"{self.keys.describe()} (keys there: {', '.join(keyring_ids)}); "
+                    "restore that key, or set the secret again"
+                )
+        else:
+            reason = (
+                f"the stored ciphertext does not verify with master key {row.key_id} "
+                "(altered in the database, or the key material was replaced); set the secret again"
+            )
+        return SecretDecryptionError(row.tenant_id, row.name.value, reason)
+
+
+@contextmanager
+def open_registry() -> Iterator[TenantRegistry]:
+    """The registry on the configured database (schema checked); its connections close afterwards."""
+    db = Database.from_url()
+    try:
+        yield TenantRegistry.open(db)
+    finally:
+        db.dispose()

@@ -1,0 +1,106 @@
+"""Declarative tenants from YAML; secrets are named by environment variable, never written in the file.
+
+tenants:
+  - id: acme
+    display_name: Acme Corp
+    oracle:
+      base_url: https://acme.fa.us2.oraclecloud.com
+      token_url: https://idcs-0123.identity.oraclecloud.com/oauth2/v1/token
+      scope: urn:opc:resource:fa:instanceid=1234567urn:opc:resource:consumer::all
+      client_id: 0123abcd
+      client_secret_env: ACME_ORACLE_CLIENT_SECRET     # or password_env with auth: basic
+    mailchimp:
+      list_id: a1b2c3d4e5
+      api_key_env: ACME_MAILCHIMP_API_KEY              # or oauth_token_env with auth: oauth
+    schedule: {cron: "*/15 * * * *", timezone: UTC}
+    policies: {inactive_action: archive, status_if_new: pending}
+    mapping: {merge_fields: {OrganizationName: COMPANY, FormattedPhoneNumber: PHONE}}
+"""
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import SecretStr, ValidationError
+
+from oracle_mailchimp_dagster.store import SecretName
+from oracle_mailchimp_dagster.tenants.errors import TenantConfigError, describe_validation_error
+from oracle_mailchimp_dagster.tenants.model import TenantConfig
+
+# (section, key naming an environment variable) -> the secret it holds.
+SECRET_REFERENCES: dict[tuple[str, str], SecretName] = {
+    ("oracle", "client_secret_env"): SecretName.ORACLE_CLIENT_SECRET,
+    ("oracle", "password_env"): SecretName.ORACLE_PASSWORD,
+    ("mailchimp", "api_key_env"): SecretName.MAILCHIMP_API_KEY,
+    ("mailchimp", "oauth_token_env"): SecretName.MAILCHIMP_OAUTH_TOKEN,
+}
+
+TenantEntry = tuple[TenantConfig, dict[SecretName, SecretStr]]
+
+
+def _entries(document: Any, origin: str) -> list[Any]:
+    if isinstance(document, dict) and set(document) == {"tenants"}:
+        document = document["tenants"]
+    if not isinstance(document, list):
+        raise TenantConfigError(f"{origin}: expected a list of tenants under 'tenants:'")
+    return document
+
+
+def _split_secrets(
+    entry: dict[str, Any], env: Mapping[str, str], subject: str
+) -> tuple[dict[str, Any], dict[SecretName, SecretStr]]:
+    """Pull the `*_env` references out of the entry and read the variables they name."""
+    config = dict(entry)
+    secrets: dict[SecretName, SecretStr] = {}
+    for (section, key), name in SECRET_REFERENCES.items():
+        block = config.get(section)
+        if not isinstance(block, dict) or key not in block:
+            continue
+        block = dict(block)
+        variable = block.pop(key)
+        config[section] = block
+        if not isinstance(variable, str) or not variable:
+            raise TenantConfigError(f"{subject}: {section}.{key} must name an environment variable")
+        value = env.get(variable, "")
+        if not value:
+            raise TenantConfigError(f"{subject}: {section}.{key} names {variable}, which is not set or empty")
+        secrets[name] = SecretStr(value)
+    return config, secrets
+
+
+def parse_tenants(text: str, origin: str, env: Mapping[str, str]) -> list[TenantEntry]:
+    """Validate every tenant of the document before anything is written."""
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise TenantConfigError(f"{origin}{where}: {problem}") from None
+    parsed: list[TenantEntry] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(_entries(document, origin), start=1):
+        if not isinstance(entry, dict):
+            raise TenantConfigError(f"{origin}: tenant #{index} is not a mapping of settings")
+        label = f"tenant '{entry.get('id', f'#{index}')}'"
+        config, secrets = _split_secrets(entry, env, f"{origin}: {label}")
+        try:
+            tenant = TenantConfig.model_validate(config)
+        except ValidationError as exc:
+            raise TenantConfigError(f"{origin}: {describe_validation_error(exc, label)}") from None
+        if tenant.id in seen:
+            raise TenantConfigError(f"{origin}: tenant '{tenant.id}' appears twice")
+        seen.add(tenant.id)
+        parsed.append((tenant, secrets))
+    return parsed
+
+
+def load_tenant_file(path: Path, env: Mapping[str, str]) -> list[TenantEntry]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TenantConfigError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise TenantConfigError(f"{path} is not UTF-8 text") from None
+    return parse_tenants(text, str(path), env)
