@@ -4,8 +4,11 @@ import sys
 
 import click
 
+from oracle_mailchimp_dagster.cli.db import db
 from oracle_mailchimp_dagster.cli.demo import demo
+from oracle_mailchimp_dagster.cli.keys import keys
 from oracle_mailchimp_dagster.cli.sandbox import sandbox
+from oracle_mailchimp_dagster.cli.tenants import tenants
 from oracle_mailchimp_dagster.errors import UserError
 
 
@@ -17,6 +20,9 @@ def cli() -> None:
 
 cli.add_command(sandbox)
 cli.add_command(demo)
+cli.add_command(tenants)
+cli.add_command(keys)
+cli.add_command(db)
 
 
 def main(argv: list[str] | None = None) -> int:

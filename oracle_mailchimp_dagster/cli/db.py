@@ -1,0 +1,57 @@
+"""`oracle-mailchimp db`: apply the schema migrations and show where the database stands."""
+
+import json
+
+import click
+
+from oracle_mailchimp_dagster.store import LOCATION_HELP, Database, schema_status, upgrade_schema
+from oracle_mailchimp_dagster.store.errors import SchemaNotCurrentError
+from oracle_mailchimp_dagster.store.migrate import describe_problem
+
+
+@click.group(epilog=LOCATION_HELP)
+def db() -> None:
+    """The app database: tenants, encrypted secrets, sync state and the audit ledger."""
+
+
+@db.command()
+def upgrade() -> None:
+    """Apply every pending schema migration (safe to run again)."""
+    database = Database.from_url()
+    try:
+        before = schema_status(database)
+        after = upgrade_schema(database)
+    finally:
+        database.dispose()
+    if before.current == after.current:
+        click.echo(f"{database.display_url}: schema already at {after.current}")
+    else:
+        click.echo(f"{database.display_url}: schema upgraded from {before.current_label} to {after.current}")
+
+
+@db.command()
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def status(as_json: bool) -> None:
+    """Show the database and its schema version; exits non-zero when `db upgrade` is needed."""
+    database = Database.from_url()
+    try:
+        state = schema_status(database)
+    finally:
+        database.dispose()
+    if as_json:
+        payload = {
+            "database": database.display_url,
+            "dialect": database.dialect,
+            "schema": state.current,
+            "required": state.head,
+            "state": state.state.value,
+        }
+        click.echo(json.dumps(payload, indent=2))
+    else:
+        click.echo(f"database: {database.display_url}")
+        click.echo(f"schema:   {state.current_label} (this version needs {state.head})")
+    problem = describe_problem(state)
+    if problem is not None:
+        raise SchemaNotCurrentError(problem)
+    if not as_json:
+        click.echo("up to date")
