@@ -26,15 +26,17 @@ def change_status(
       `self` mark stays until the contact confirms or re-subscribes on their own (a control action), so
       self-unsubscribed -> pending -> subscribed through the API is refused too;
     - unsubscribed by an admin or the API -> subscribed: allowed;
-    - cleaned -> subscribed or pending: refused;
-    - anything -> unsubscribed: allowed, and the unsubscribe is recorded as the actor's.
+    - cleaned -> anything else: refused (Mailchimp alone cleans and nothing in the API revives a bounce;
+      allowing cleaned -> unsubscribed would open cleaned -> unsubscribed -> subscribed);
+    - anything -> unsubscribed: allowed, recorded as the actor's unless the contact's own opt-out stands.
     """
     if requested == current:
         return StatusChange(current, unsub_source)
-    if requested in ("subscribed", "pending") and current == "cleaned":
+    if current == "cleaned":
         raise ComplianceViolation(current)
     if requested == "subscribed" and unsub_source == "self":
         raise ComplianceViolation(current)
+    kept = unsub_source if unsub_source == "self" else None
     if requested == "unsubscribed":
-        return StatusChange(requested, actor)
-    return StatusChange(requested, unsub_source if unsub_source == "self" else None)
+        return StatusChange(requested, kept or actor)
+    return StatusChange(requested, kept)

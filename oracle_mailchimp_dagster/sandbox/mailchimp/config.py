@@ -31,7 +31,7 @@ DEFAULT_FAKE_DOMAINS = (
     "mailinator.com",
 )
 DEFAULT_FAKE_TLDS = ("test", "example", "invalid", "localhost")
-DEFAULT_FAKE_LOCAL_PARTS = ("john.doe", "jane.doe", "test", "fake", "asdf", "noemail")
+DEFAULT_FAKE_LOCAL_PARTS = ("john.doe", "test", "fake", "asdf", "noemail")
 
 LATENCY_PROFILES: dict[str, LatencyModel] = {
     "none": LatencyModel(),

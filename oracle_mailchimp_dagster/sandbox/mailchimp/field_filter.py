@@ -1,7 +1,8 @@
 """`fields` and `exclude_fields`: comma-separated dotted paths from the response root (§3.8, §9.2).
 
-Collections need the envelope prefix (`members.email_address`); a path that names nothing selects nothing,
-which is how a quoted value such as `"members.id` silently drops a field, as on the real API (codegen#170).
+Collections need the envelope prefix (`members.email_address`); a path that names nothing selects nothing.
+A quoted value (`"members.id,members.status"`) loses its first field, as reported of the real API
+(codegen#170): the leading quote spoils the first path, a trailing one is ignored.
 """
 
 from typing import Any
@@ -15,7 +16,7 @@ def parse_paths(raw: str | None) -> Tree | None:
         return None
     tree: Tree = {}
     for path in raw.split(","):
-        parts = [p for p in path.strip().split(".") if p]
+        parts = [p for p in path.strip().rstrip("\"'").split(".") if p]
         if not parts:
             continue
         node = tree
