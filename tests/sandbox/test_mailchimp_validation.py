@@ -105,7 +105,7 @@ def test_bad_address_syntax_is_refused(mailchimp_http: MailchimpHttp, email: str
         "john.doe@acme.io",
         "anyone@mail.test.com",
         "test@gmail.com",
-        "ann@company.example",
+        "ann@company.test",
     ],
 )
 def test_fake_looking_addresses_are_refused(mailchimp_http: MailchimpHttp, email: str) -> None:

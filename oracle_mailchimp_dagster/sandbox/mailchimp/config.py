@@ -21,7 +21,9 @@ MergeFieldType = Literal[
     "text", "number", "address", "phone", "date", "url", "imageurl", "radio", "dropdown", "birthday", "zip"
 ]
 
-# Mailchimp refuses these as "looks fake or invalid" (reference §6.3, §10); reserved names (RFC 2606) too.
+# Mailchimp refuses these as "looks fake or invalid" (reference §6.3, §10: example.com, test.com, john.doe@),
+# and undeliverable reserved TLDs. The reserved `.example` TLD is left out on purpose: the Oracle sandbox
+# gives its generated customers `<company>.example` domains, and they must pass; add it via the switch.
 DEFAULT_FAKE_DOMAINS = (
     "example.com",
     "example.net",
@@ -30,7 +32,7 @@ DEFAULT_FAKE_DOMAINS = (
     "fake.com",
     "mailinator.com",
 )
-DEFAULT_FAKE_TLDS = ("test", "example", "invalid", "localhost")
+DEFAULT_FAKE_TLDS = ("test", "invalid", "localhost")
 DEFAULT_FAKE_LOCAL_PARTS = ("john.doe", "test", "fake", "asdf", "noemail")
 
 LATENCY_PROFILES: dict[str, LatencyModel] = {
