@@ -60,13 +60,15 @@ def range_q(
 def after_cursor_q(framework_version: int, cursor: CustomerCursor, until: datetime | None) -> str:
     """Rows strictly after `cursor` in (LastUpdateDate, PartyId) order and before `until` (rowmatch).
 
-    Written with a leading range on LastUpdateDate so an index on it bounds the scan.
+    The canonical keyset predicate: an index on (LastUpdateDate, PartyId) answers it as one range.
     """
     if framework_version < 2:
         raise ValueError("framework 1 cannot express OR across attributes; use ties_q then range_q")
     ts = timestamp_literal(cursor.last_update_date, framework_version)
-    bounded = range_q(framework_version, since=cursor.last_update_date, until=until)
-    return f"{bounded} and (LastUpdateDate > {ts} or PartyId > {cursor.party_id})"
+    keyset = f"(LastUpdateDate > {ts} or (LastUpdateDate = {ts} and PartyId > {cursor.party_id}))"
+    if until is None:
+        return keyset
+    return f"{keyset} and LastUpdateDate < {timestamp_literal(until, framework_version)}"
 
 
 def ties_q(framework_version: int, cursor: CustomerCursor) -> str:

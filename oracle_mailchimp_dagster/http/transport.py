@@ -180,4 +180,10 @@ class HttpTransport:
             raise
 
     def _hook_map(self) -> dict[str, list[ResponseHook]] | None:
-        return {"response": list(self._hooks)} if self._hooks else None
+        # The body is read before caller hooks run, so a connection dropped mid-body surfaces as a
+        # transient transport error here rather than inside a hook.
+        return {"response": [_read_body, *self._hooks]} if self._hooks else None
+
+
+def _read_body(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    _ = response.content

@@ -49,17 +49,14 @@ def test_range_q_v1_uses_qbe_continuation_and_v2_uses_rowmatch() -> None:
     assert range_q(3) is None
 
 
-def test_after_cursor_q_is_keyset_with_leading_range() -> None:
+def test_after_cursor_q_is_the_keyset_predicate_bounded_by_until() -> None:
     cursor = CustomerCursor(T0, 300000012345678)
-    assert after_cursor_q(2, cursor, T1) == (
-        "LastUpdateDate >= '2025-01-05T17:02:41.507+00:00'"
-        " and LastUpdateDate < '2025-01-06T00:00:00.000+00:00'"
-        " and (LastUpdateDate > '2025-01-05T17:02:41.507+00:00' or PartyId > 300000012345678)"
+    keyset = (
+        "(LastUpdateDate > '2025-01-05T17:02:41.507+00:00' or "
+        "(LastUpdateDate = '2025-01-05T17:02:41.507+00:00' and PartyId > 300000012345678))"
     )
-    assert after_cursor_q(2, cursor, None) == (
-        "LastUpdateDate >= '2025-01-05T17:02:41.507+00:00'"
-        " and (LastUpdateDate > '2025-01-05T17:02:41.507+00:00' or PartyId > 300000012345678)"
-    )
+    assert after_cursor_q(2, cursor, None) == keyset
+    assert after_cursor_q(2, cursor, T1) == keyset + " and LastUpdateDate < '2025-01-06T00:00:00.000+00:00'"
     with pytest.raises(ValueError, match="framework 1"):
         after_cursor_q(1, cursor, T1)
 
