@@ -220,6 +220,23 @@ def test_email_change_by_patch_rekeys_the_member(mailchimp_http: MailchimpHttp) 
     assert mailchimp_http.get(member_path(mailchimp_http.list_id, new)).json()["email_address"] == new
 
 
+def test_email_change_by_put_to_the_old_hash(mailchimp_http: MailchimpHttp) -> None:
+    old, new = "put.old@move-corp.io", "put.new@move-corp.io"
+    upsert(mailchimp_http, old, merge_fields={"FNAME": "Kim"})
+    moved = mailchimp_http.put(
+        member_path(mailchimp_http.list_id, old), json={"email_address": new, "status_if_new": "subscribed"}
+    )
+    assert (moved.json()["id"], moved.json()["merge_fields"]["FNAME"]) == (subscriber_hash(new), "Kim")
+    assert mailchimp_http.get(f"/lists/{mailchimp_http.list_id}/members").json()["total_items"] == 1
+    recased = mailchimp_http.patch(
+        member_path(mailchimp_http.list_id, new), json={"email_address": "Put.New@Move-Corp.io"}
+    )
+    assert (recased.json()["id"], recased.json()["email_address"]) == (
+        subscriber_hash(new),
+        "Put.New@Move-Corp.io",
+    )
+
+
 def test_email_change_to_an_address_already_in_the_list_fails(mailchimp_http: MailchimpHttp) -> None:
     upsert(mailchimp_http, "first@move-corp.io")
     upsert(mailchimp_http, "second@move-corp.io")
@@ -334,6 +351,23 @@ def test_member_list_pages_filters_and_sorts(
     assert _emails(since) == [emails[11], emails[3]], "inclusive bound, oldest change first"
     before = mailchimp_http.get(base, params={"before_last_changed": newest, "count": 100}).json()
     assert emails[11] not in _emails(before) and len(before["members"]) == 9
+
+
+def test_unsubscribed_since_filters_on_the_unsubscribe_time(
+    mailchimp_http: MailchimpHttp, mailchimp_control: BaseUrlSession
+) -> None:
+    base = f"/lists/{mailchimp_http.list_id}/members"
+    for email in ("early@unsub-co.io", "late@unsub-co.io"):
+        upsert(mailchimp_http, email)
+    mailchimp_http.patch(
+        member_path(mailchimp_http.list_id, "early@unsub-co.io"), json={"status": "unsubscribed"}
+    )
+    moment = mailchimp_control.post("/clock", json={"advance_seconds": 3600}).json()["now"]
+    mailchimp_control.post(f"/lists/{mailchimp_http.list_id}/members/late@unsub-co.io/unsubscribe")
+    late = mailchimp_http.get(base, params={"status": "unsubscribed", "unsubscribed_since": moment}).json()
+    assert _emails(late) == ["late@unsub-co.io"]
+    both = mailchimp_http.get(base, params={"status": "unsubscribed"}).json()
+    assert sorted(_emails(both)) == ["early@unsub-co.io", "late@unsub-co.io"]
 
 
 def test_member_list_can_include_archived_by_switch(

@@ -19,6 +19,7 @@ import functools
 import hashlib
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -203,17 +204,20 @@ class ContractRecorder:
         self.check_requests = check_requests
         self.failures: list[str] = []
         self.checked = 0
+        self._counter_lock = threading.Lock()  # one recorder may serve many threads (concurrency tests)
 
     def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
         if not is_api_url(response.url):
             return response
-        self.checked += 1
+        with self._counter_lock:
+            self.checked += 1
         try:
             if self.check_requests:
                 assert_request_matches_spec(_prepared(response.request))
             assert_response_matches_spec(response)
         except AssertionError as exc:
-            self.failures.append(str(exc))
+            with self._counter_lock:
+                self.failures.append(str(exc))
             raise
         return response
 
