@@ -115,11 +115,12 @@ class ItemRenderer:
             value = record[i]
             if value is not None:
                 body[NAMES[i]] = format_timestamp(value)
-        href = f"{self.collection_href}/{record[PARTY_NUMBER]}"
-        for child in self.shape.expand:
-            body[child] = self.child_collection(record, child, href)
-        if not self.shape.only_data:
-            body["links"] = self._item_links(href, record)
+        if self.shape.expand or not self.shape.only_data:
+            href = f"{self.collection_href}/{record[PARTY_NUMBER]}"
+            for child in self.shape.expand:
+                body[child] = self.child_collection(record, child, href)
+            if not self.shape.only_data:
+                body["links"] = self._item_links(href, record)
         return body
 
     def child_collection(self, record: Record, child: str, item_href: str) -> Any:

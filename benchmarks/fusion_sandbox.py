@@ -1,0 +1,145 @@
+"""Benchmark: page every customer of a large Fusion sandbox over HTTP, as the connector will.
+
+    python -m benchmarks.fusion_sandbox --customers 1000000 [--mode keyset|offset|both] [--fields A,B]
+
+Starts the sandbox in-process on a free port (latency model `none`), takes one token, then pages all
+customers at limit 500 ordered by LastUpdateDate, PartyId: `keyset` windows with
+`q=LastUpdateDate > X or (LastUpdateDate = X and PartyId > Y)` (framework v2), or plain `offset` paging.
+Checks that every customer arrived exactly once, in order, and prints one JSON line per mode.
+"""
+
+import argparse
+import json
+import resource
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import requests
+
+from oracle_mailchimp_dagster.sandbox.fusion import (
+    FusionSandboxConfig,
+    RunningFusionSandbox,
+    start_fusion_sandbox,
+)
+
+ORDER = "LastUpdateDate:asc,PartyId:asc"
+
+
+def _rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def fetch_token(session: requests.Session, running: RunningFusionSandbox) -> str:
+    config = running.config
+    response = session.post(
+        running.token_url,
+        auth=(config.client_id, config.client_secret.get_secret_value()),
+        data={"grant_type": "client_credentials", "scope": config.scope},
+        timeout=30,
+    )
+    response.raise_for_status()
+    return str(response.json()["access_token"])
+
+
+def keyset_pages(
+    session: requests.Session, url: str, headers: dict[str, str], base: dict[str, Any]
+) -> Iterator[list[dict[str, Any]]]:
+    mark: tuple[str, int] | None = None
+    while True:
+        params = dict(base)
+        if mark is not None:
+            params["q"] = (
+                f"LastUpdateDate > '{mark[0]}' or (LastUpdateDate = '{mark[0]}' and PartyId > {mark[1]})"
+            )
+        response = session.get(
+            url, params=params, headers={**headers, "REST-Framework-Version": "2"}, timeout=60
+        )
+        response.raise_for_status()
+        body = orjson.loads(response.content)
+        items: list[dict[str, Any]] = body["items"]
+        yield items
+        if not body["hasMore"] or not items:
+            return
+        mark = (items[-1]["LastUpdateDate"], items[-1]["PartyId"])
+
+
+def offset_pages(
+    session: requests.Session, url: str, headers: dict[str, str], base: dict[str, Any]
+) -> Iterator[list[dict[str, Any]]]:
+    offset = 0
+    while True:
+        response = session.get(url, params={**base, "offset": offset}, headers=headers, timeout=60)
+        response.raise_for_status()
+        body = orjson.loads(response.content)
+        items: list[dict[str, Any]] = body["items"]
+        yield items
+        if not body["hasMore"] or not items:
+            return
+        offset += body["count"]
+
+
+def run(running: RunningFusionSandbox, mode: str, fields: str | None, limit: int) -> dict[str, Any]:
+    session = requests.Session()
+    token = fetch_token(session, running)
+    headers = {"Authorization": f"Bearer {token}"}
+    base: dict[str, Any] = {"limit": limit, "orderBy": ORDER, "onlyData": "true"}
+    if fields:
+        base["fields"] = fields if "PartyId" in fields.split(",") else f"{fields},LastUpdateDate,PartyId"
+    pager = keyset_pages if mode == "keyset" else offset_pages
+    pages = customers = 0
+    previous: tuple[str, int] = ("", 0)
+    started = time.perf_counter()
+    for items in pager(session, running.accounts_url, headers, base):
+        pages += 1
+        customers += len(items)
+        for item in items:
+            key = (item["LastUpdateDate"], item["PartyId"])
+            if key <= previous:
+                raise SystemExit(f"benchmark: customers out of order or repeated at {key}")
+            previous = key
+    seconds = time.perf_counter() - started
+    if customers != running.sandbox.store.size:
+        raise SystemExit(
+            f"benchmark: paged {customers} customers, the sandbox holds {running.sandbox.store.size}"
+        )
+    return {
+        "mode": mode,
+        "customers": customers,
+        "pages": pages,
+        "seconds": round(seconds, 2),
+        "records_per_second": round(customers / seconds) if seconds else None,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.fusion_sandbox", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--mode", choices=["keyset", "offset", "both"], default="keyset")
+    parser.add_argument("--limit", type=int, default=500)
+    parser.add_argument("--fields", default=None, help="comma-separated fields (default: every attribute)")
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+    if args.customers < 1:
+        parser.error("--customers must be at least 1")
+    started = time.perf_counter()
+    running = start_fusion_sandbox(FusionSandboxConfig(customers=args.customers, seed=args.seed))
+    startup = round(time.perf_counter() - started, 2)
+    rss_after_start = _rss_mb()
+    try:
+        modes = ["keyset", "offset"] if args.mode == "both" else [args.mode]
+        for mode in modes:
+            result = run(running, mode, args.fields, args.limit)
+            result |= {"startup_seconds": startup, "rss_mb_after_start": rss_after_start, "rss_mb": _rss_mb()}
+            print(json.dumps(result), flush=True)
+    finally:
+        running.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
