@@ -68,9 +68,15 @@ def _copy(conn: Connection, table_name: str, columns: Sequence[str], rows: Seque
     buffer = io.StringIO()
     buffer.writelines("\t".join([copy_text(row[c]) for c in columns]) + "\n" for row in rows)
     buffer.seek(0)
+    statement = f"COPY {table_name} ({', '.join(columns)}) FROM STDIN"
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.copy_expert(f"COPY {table_name} ({', '.join(columns)}) FROM STDIN", buffer)
+        cursor.copy_expert(statement, buffer)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        # The same exception types (IntegrityError, ...) as every other statement raises.
+        raise sa.exc.DBAPIError.instance(
+            statement, None, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
+        ) from exc
     finally:
         cursor.close()
 

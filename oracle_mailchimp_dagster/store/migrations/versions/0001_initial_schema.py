@@ -21,7 +21,7 @@ SECRET_NAMES = "'oracle_client_secret', 'oracle_password', 'mailchimp_api_key', 
 
 
 def _tenant_fk(table: str) -> sa.ForeignKeyConstraint:
-    return sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=f"fk_{table}_tenant_id_tenants")
+    return sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f(f"fk_{table}_tenant_id_tenants"))
 
 
 def upgrade() -> None:
@@ -33,7 +33,7 @@ def upgrade() -> None:
         sa.Column("enabled", sa.Boolean(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name="pk_tenants"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tenants")),
     )
     op.create_table(
         "tenant_secrets",
@@ -42,11 +42,11 @@ def upgrade() -> None:
         sa.Column("ciphertext", sa.Text(), nullable=False),
         sa.Column("key_id", sa.String(length=32), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
-        sa.CheckConstraint(f"name IN ({SECRET_NAMES})", name="ck_tenant_secrets_known_name"),
+        sa.CheckConstraint(f"name IN ({SECRET_NAMES})", name=op.f("ck_tenant_secrets_known_name")),
         _tenant_fk("tenant_secrets"),
-        sa.PrimaryKeyConstraint("tenant_id", "name", name="pk_tenant_secrets"),
+        sa.PrimaryKeyConstraint("tenant_id", "name", name=op.f("pk_tenant_secrets")),
     )
-    op.create_index("ix_tenant_secrets_key_id", "tenant_secrets", ["key_id"])
+    op.create_index(op.f("ix_tenant_secrets_key_id"), "tenant_secrets", ["key_id"])
     op.create_table(
         "sync_state",
         sa.Column("tenant_id", sa.String(length=63), nullable=False),
@@ -56,7 +56,7 @@ def upgrade() -> None:
         sa.Column("last_run_at", UTCDateTime(), nullable=True),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         _tenant_fk("sync_state"),
-        sa.PrimaryKeyConstraint("tenant_id", name="pk_sync_state"),
+        sa.PrimaryKeyConstraint("tenant_id", name=op.f("pk_sync_state")),
     )
     op.create_table(
         "member_state",
@@ -70,10 +70,10 @@ def upgrade() -> None:
         sa.Column("last_synced_at", UTCDateTime(), nullable=False),
         sa.Column("last_run_id", sa.String(length=64), nullable=True),
         _tenant_fk("member_state"),
-        sa.PrimaryKeyConstraint("tenant_id", "customer_key", name="pk_member_state"),
+        sa.PrimaryKeyConstraint("tenant_id", "customer_key", name=op.f("pk_member_state")),
     )
     op.create_index(
-        "ix_member_state_tenant_id_subscriber_hash", "member_state", ["tenant_id", "subscriber_hash"]
+        op.f("ix_member_state_tenant_id_subscriber_hash"), "member_state", ["tenant_id", "subscriber_hash"]
     )
     op.create_table(
         "sync_ledger",
@@ -89,11 +89,13 @@ def upgrade() -> None:
         sa.Column("detail", sa.Text(), nullable=True),
         sa.Column("attempt", sa.Integer(), nullable=False),
         sa.Column("recorded_at", UTCDateTime(), nullable=False),
-        sa.CheckConstraint("attempt >= 1", name="ck_sync_ledger_attempt_positive"),
-        sa.PrimaryKeyConstraint("id", name="pk_sync_ledger"),
+        sa.CheckConstraint("attempt >= 1", name=op.f("ck_sync_ledger_attempt_positive")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sync_ledger")),
     )
-    op.create_index("ix_sync_ledger_tenant_id_run_id", "sync_ledger", ["tenant_id", "run_id"])
-    op.create_index("ix_sync_ledger_tenant_id_customer_key", "sync_ledger", ["tenant_id", "customer_key"])
+    op.create_index(op.f("ix_sync_ledger_tenant_id_run_id"), "sync_ledger", ["tenant_id", "run_id"])
+    op.create_index(
+        op.f("ix_sync_ledger_tenant_id_customer_key"), "sync_ledger", ["tenant_id", "customer_key"]
+    )
     op.create_table(
         "retry_queue",
         sa.Column("tenant_id", sa.String(length=63), nullable=False),
@@ -104,12 +106,12 @@ def upgrade() -> None:
         sa.Column("dead_letter", sa.Boolean(), nullable=False),
         sa.Column("first_failed_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
-        sa.CheckConstraint("attempts >= 1", name="ck_retry_queue_attempts_positive"),
+        sa.CheckConstraint("attempts >= 1", name=op.f("ck_retry_queue_attempts_positive")),
         _tenant_fk("retry_queue"),
-        sa.PrimaryKeyConstraint("tenant_id", "customer_key", name="pk_retry_queue"),
+        sa.PrimaryKeyConstraint("tenant_id", "customer_key", name=op.f("pk_retry_queue")),
     )
     op.create_index(
-        "ix_retry_queue_tenant_id_dead_letter_next_attempt_at",
+        op.f("ix_retry_queue_tenant_id_dead_letter_next_attempt_at"),
         "retry_queue",
         ["tenant_id", "dead_letter", "next_attempt_at"],
     )
@@ -123,14 +125,16 @@ def upgrade() -> None:
         sa.Column("occurred_at", UTCDateTime(), nullable=False),
         sa.Column("source", sa.String(length=50), nullable=False),
         sa.Column("recorded_at", UTCDateTime(), nullable=False),
-        sa.CheckConstraint("event IN ('unsubscribe', 'cleaned')", name="ck_audience_events_known_event"),
-        sa.PrimaryKeyConstraint("id", name="pk_audience_events"),
+        sa.CheckConstraint(
+            "event IN ('unsubscribe', 'cleaned')", name=op.f("ck_audience_events_known_event")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audience_events")),
         sa.UniqueConstraint(
             "tenant_id",
             "subscriber_hash",
             "event",
             "occurred_at",
-            name="uq_audience_events_tenant_id_subscriber_hash_event_occurred_at",
+            name=op.f("uq_audience_events_tenant_id_subscriber_hash_event_occurred_at"),
         ),
     )
 

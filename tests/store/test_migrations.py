@@ -1,0 +1,89 @@
+"""Schema versions: migrating an empty database, matching the model, refusing a stale or foreign schema."""
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from oracle_mailchimp_dagster.store import Database, SchemaNotCurrentError, SyncStore, upgrade_schema
+from oracle_mailchimp_dagster.store.migrate import (
+    VERSION_TABLE,
+    SchemaState,
+    ensure_schema_current,
+    head_revision,
+    schema_status,
+)
+from oracle_mailchimp_dagster.store.schema import ALL_TABLES, metadata
+
+
+def test_an_empty_database_is_behind_and_says_what_to_run(empty_db: Database) -> None:
+    status = schema_status(empty_db)
+    assert (status.current, status.state) == (None, SchemaState.BEHIND)
+    with pytest.raises(SchemaNotCurrentError) as caught:
+        ensure_schema_current(empty_db)
+    assert str(caught.value) == (
+        f"database schema is at empty (no schema), this version needs {head_revision()}: "
+        "run `oracle-mailchimp db upgrade`"
+    )
+
+
+def test_the_store_refuses_to_open_a_database_that_is_behind(empty_db: Database) -> None:
+    with pytest.raises(SchemaNotCurrentError, match="run `oracle-mailchimp db upgrade`"):
+        SyncStore.open(empty_db)
+
+
+def test_upgrade_from_empty_creates_every_table(empty_db: Database) -> None:
+    status = upgrade_schema(empty_db)
+    assert (status.current, status.state) == (head_revision(), SchemaState.CURRENT)
+    with empty_db.read() as conn:
+        tables = set(sa.inspect(conn).get_table_names())
+    assert tables == {table.name for table in ALL_TABLES} | {VERSION_TABLE}
+    ensure_schema_current(empty_db)
+
+
+def test_migrated_schema_matches_the_model_exactly(db: Database) -> None:
+    """Autogenerate finds nothing to change: the migrations and schema.py describe the same database."""
+    with db.read() as conn:
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "version_table": VERSION_TABLE}
+        )
+        assert compare_metadata(context, metadata) == []
+
+
+def test_upgrade_is_idempotent(db: Database) -> None:
+    again = upgrade_schema(db)
+    assert again.state is SchemaState.CURRENT
+
+
+def test_a_schema_from_a_newer_version_is_refused_with_advice(db: Database) -> None:
+    with db.write() as conn:
+        conn.execute(sa.text(f"UPDATE {VERSION_TABLE} SET version_num = '9999'"))
+    status = schema_status(db)
+    assert status.state is SchemaState.UNKNOWN
+    with pytest.raises(SchemaNotCurrentError) as caught:
+        ensure_schema_current(db)
+    assert "database schema is at 9999, which this version does not know" in str(caught.value)
+    assert "upgrade the package" in str(caught.value)
+    with pytest.raises(SchemaNotCurrentError):
+        upgrade_schema(db)
+
+
+def _names(items: Any) -> set[str]:
+    return {str(item["name"]) for item in items if item.get("name")}
+
+
+def test_migrated_constraint_and_index_names_are_the_models(db: Database) -> None:
+    """Names matter to later migrations (they drop and alter constraints by name)."""
+    with db.read() as conn:
+        inspector = sa.inspect(conn)
+        for table in ALL_TABLES:
+            expected_checks = {c.name for c in table.constraints if isinstance(c, sa.CheckConstraint)}
+            expected_uniques = {c.name for c in table.constraints if isinstance(c, sa.UniqueConstraint)}
+            expected_fks = {c.name for c in table.constraints if isinstance(c, sa.ForeignKeyConstraint)}
+            assert _names(inspector.get_check_constraints(table.name)) == expected_checks, table.name
+            assert _names(inspector.get_unique_constraints(table.name)) == expected_uniques, table.name
+            assert _names(inspector.get_foreign_keys(table.name)) == expected_fks, table.name
+            indexes = [i for i in inspector.get_indexes(table.name) if not i.get("duplicates_constraint")]
+            assert _names(indexes) == {i.name for i in table.indexes}, table.name
