@@ -4,7 +4,7 @@ import json
 
 import click
 
-from oracle_mailchimp_dagster.secrets import MasterKey, MasterKeyError
+from oracle_mailchimp_dagster.secrets import MasterKey, MasterKeyError, SecretDecryptionError
 from oracle_mailchimp_dagster.secrets.keystore import KEYS_HELP
 from oracle_mailchimp_dagster.tenants.registry import open_registry
 
@@ -49,6 +49,7 @@ def list_keys(as_json: bool) -> None:
 )
 def rotate(reencrypt_only: bool) -> None:
     """Add a new primary key and re-encrypt every stored secret with it; old keys keep decrypting."""
+    added: MasterKey | None = None
     with open_registry() as registry:
         if not reencrypt_only:
             if registry.keys.uses_env:
@@ -57,9 +58,19 @@ def rotate(reencrypt_only: bool) -> None:
                     "put a new key (`oracle-mailchimp keys generate`) first in that comma-separated list, "
                     "then run `oracle-mailchimp keys rotate --reencrypt-only`"
                 )
-            key = registry.keys.add_primary()
-            click.echo(f"added primary key {key.key_id} to {registry.keys.describe()}")
-        count = registry.reencrypt_all()
+            added = registry.keys.add_primary()
+            click.echo(f"added primary key {added.key_id} to {registry.keys.describe()}")
+        try:
+            count = registry.reencrypt_all()
+        except SecretDecryptionError as exc:
+            if added is None:
+                raise
+            raise SecretDecryptionError(
+                exc.tenant_id,
+                exc.secret_name,
+                f"{exc.reason}; nothing was re-encrypted (key {added.key_id} was added: "
+                "once fixed, run `oracle-mailchimp keys rotate --reencrypt-only`)",
+            ) from None
         primary = registry.keys.load().primary.key_id
     click.echo(f"re-encrypted {count} secret(s) with key {primary}")
     click.echo("older keys still decrypt until removed: `oracle-mailchimp keys remove KEY_ID`")

@@ -107,7 +107,11 @@ def setting_options(command: F) -> F:
         click.option(
             "--mailchimp-auth", type=_choices(MailchimpAuthMode), help="api_key (default) or oauth."
         ),
-        click.option("--mailchimp-api-base", metavar="URL", help="Override the API base (sandbox, proxy)."),
+        click.option(
+            "--mailchimp-api-base",
+            metavar="URL",
+            help="Override the API base (sandbox, proxy); '' removes it.",
+        ),
         click.option("--schedule", metavar="CRON", help="5-field cron (default '*/15 * * * *')."),
         click.option("--timezone", metavar="TZ", help="IANA zone of the schedule (default UTC)."),
         click.option(

@@ -30,3 +30,4 @@ class SecretDecryptionError(UserError):
         super().__init__(f"cannot decrypt {secret_name} of tenant '{tenant_id}': {reason}")
         self.tenant_id = tenant_id
         self.secret_name = secret_name
+        self.reason = reason

@@ -158,3 +158,20 @@ def test_duplicate_keys_in_one_commit_keep_the_last_state(store: SyncStore, tena
     summary = store.commit_run(tenant_id, RunCommit("run-1", T0, member_upserts=[first, last]))
     assert summary.members_upserted == 1
     assert store.members.by_keys(tenant_id, ["CDRM_1"]) == {"CDRM_1": last}
+
+
+def test_concurrent_commits_of_different_tenants_all_land(db: Database) -> None:
+    """SQLite writers queue (BEGIN IMMEDIATE) instead of failing with 'database is locked'."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.fixtures.store import add_tenant_row
+
+    tenants = [add_tenant_row(db, f"tenant-{i}") for i in range(4)]
+    store = SyncStore(db)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        summaries = list(
+            pool.map(lambda t: store.commit_run(t, full_commit(f"run-{t}", rows=2_000)), tenants)
+        )
+    assert [s.ledger_rows for s in summaries] == [2_000] * 4
+    assert counts(db) == (8_000, 8_000, 4)
+    assert all(store.marks.get(t) == MARK_1 for t in tenants)

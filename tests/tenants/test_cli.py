@@ -8,9 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 import yaml
 
+from oracle_mailchimp_dagster.secrets import KeyStore
 from oracle_mailchimp_dagster.store import Database
+from oracle_mailchimp_dagster.store.schema import tenant_secrets
+from oracle_mailchimp_dagster.tenants import TenantRegistry
 from tests.fixtures.store import CliResult, dump_database
 from tests.tenants.samples import MAILCHIMP_KEY, ORACLE_SECRET
 
@@ -324,3 +328,46 @@ def test_a_real_subprocess_keeps_secrets_out_of_its_output(cli_env: Database, tm
     assert outputs[-1].stderr.startswith("oracle-mailchimp: tenant 'acme' already exists")
     assert outputs[-1].stderr.count("\n") == 1
     no_secrets_in(*(done.stdout + done.stderr for done in outputs), dump_database(cli_env))
+
+
+def test_rotation_stops_at_a_tampered_secret_and_names_it(cli: Run, cli_env: Database) -> None:
+    assert cli("tenants", "add", "acme", *ADD_FLAGS).code == 0
+    with cli_env.write() as conn:
+        conn.execute(
+            sa.update(tenant_secrets)
+            .where(tenant_secrets.c.name == "mailchimp_api_key")
+            .values(ciphertext=sa.func.upper(tenant_secrets.c.ciphertext))
+        )
+    rotated = cli("keys", "rotate")
+    assert rotated.code != 0 and rotated.out.startswith("added primary key")
+    message = rotated.err
+    assert message.count("\n") == 1 and "Traceback" not in message
+    assert message.startswith("oracle-mailchimp: cannot decrypt mailchimp_api_key of tenant 'acme': ")
+    assert "keys rotate --reencrypt-only" in message
+    with cli_env.read() as conn:
+        for (ciphertext,) in conn.execute(sa.select(tenant_secrets.c.ciphertext)):
+            assert ciphertext[:16] not in message
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_add_from_the_env_file_sandbox_serve_writes(
+    cli: Run, cli_env: Database, key_store: KeyStore, tmp_path: Path
+) -> None:
+    from oracle_mailchimp_dagster.sandbox.runner import SandboxOptions, SandboxPair
+
+    path = tmp_path / ".sandbox.env"
+    with SandboxPair(SandboxOptions(customers=5)) as pair:
+        pair.write_env_file(path)
+        env = pair.env()
+    result = cli("tenants", "add", "sandbox", "--env-file", str(path))
+    assert result.code == 0, result
+    registry = TenantRegistry(cli_env, key_store)
+    tenant = registry.get("sandbox")
+    assert (tenant.oracle.base_url, tenant.oracle.token_url, tenant.mailchimp.api_base) == (
+        env["ORACLE_BASE_URL"],
+        env["ORACLE_TOKEN_URL"],
+        env["MAILCHIMP_API_BASE"],
+    )
+    assert registry.oracle_secret(tenant).get_secret_value() == env["ORACLE_CLIENT_SECRET"]
+    assert registry.mailchimp_secret(tenant).get_secret_value() == env["MAILCHIMP_API_KEY"]
+    assert env["ORACLE_CLIENT_SECRET"] not in result.output and env["MAILCHIMP_API_KEY"] not in result.output
