@@ -2,6 +2,7 @@
 
 import random
 import re
+from array import array
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +18,7 @@ from oracle_mailchimp_dagster.sandbox.fusion.mutations import TouchCustomers, Up
 from oracle_mailchimp_dagster.sandbox.fusion.query.ast import Between, Compare, IsNull, Node, Not, Or, conjoin
 from oracle_mailchimp_dagster.sandbox.fusion.query.evaluate import compile_predicate
 from oracle_mailchimp_dagster.sandbox.fusion.schema import ATTRIBUTE_INDEX, ATTRIBUTES, NAMES, Record
-from oracle_mailchimp_dagster.sandbox.fusion.store import CustomerStore
+from oracle_mailchimp_dagster.sandbox.fusion.store import CustomerStore, IndexRun
 from oracle_mailchimp_dagster.sandbox.fusion.timestamps import to_millis
 
 START = to_millis(datetime(2015, 1, 1, tzinfo=UTC))
@@ -203,3 +204,13 @@ def test_shuffled_unordered_paging_varies_between_requests(engine_store: Custome
             ]
 
     assert len({tuple(page()) for _ in range(5)}) > 1
+
+
+@pytest.mark.parametrize(("start", "stop"), [(0, 10_000), (5, 9_999), (3, 3), (100, 4_200)])
+@pytest.mark.parametrize("descending", [False, True])
+def test_index_runs_iterate_and_index_alike(start: int, stop: int, descending: bool) -> None:
+    index = array("Q", range(10_000))
+    run = IndexRun(index, start, stop, descending)
+    expected = list(range(start, stop))[:: -1 if descending else 1]
+    assert list(run) == expected
+    assert [run[i] for i in range(len(run))] == expected

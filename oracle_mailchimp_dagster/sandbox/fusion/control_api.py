@@ -1,5 +1,21 @@
-"""Fusion's own control routes under `/__sandbox/` (absent from the real API): customers, clock, config
-switches, token expiry and between-page change rules. Stats, faults and latency come from SandboxControl.
+"""Fusion's own control routes under `/__sandbox/` (absent from the real API). Stats, faults and latency
+(`/__sandbox/stats`, `/stats/reset`, `/faults`, `/latency`) come from the shared SandboxControl.
+
+| Route | Does |
+|---|---|
+| `GET, PATCH /__sandbox/config` | read / change run-time switches (FusionSandboxConfig fields) |
+| `GET, POST /__sandbox/clock` | read / move the clock: `{"set": iso, "advance_seconds": n, "freeze": bool}` |
+| `GET /__sandbox/customers?offset&limit` | customers by PartyId (limit <= 1e5); `format=ndjson` streams all |
+| `POST /__sandbox/customers` | create: attribute values, optional back-dated `LastUpdateDate` (late commit) |
+| `GET, PATCH /__sandbox/customers/{PartyNumber}` | read / update attributes (`LastUpdateDate` back-dates) |
+| `POST /__sandbox/customers/{PartyNumber}/inactivate`, `/reactivate` | PartyStatus I / A |
+| `POST /__sandbox/customers/{PartyNumber}/merge` | `{"into": PartyNumber}`: the duplicate gets status M |
+| `POST /__sandbox/customers/touch` | mass update: `{"party_numbers": [...], "oldest": n}` at one instant |
+| `POST /__sandbox/mutations` | a list of mutation ops (see `mutations.py`) applied as one transaction |
+| `POST /__sandbox/tokens/expire` | `{"token": t}` expires one token, `{}` all |
+| `GET, POST, DELETE /__sandbox/change-rules` | mutations applied before the Nth matching API request |
+
+Every mutation stamps LastUpdateDate with the sandbox clock unless it carries an explicit one.
 """
 
 import asyncio

@@ -18,6 +18,7 @@ from oracle_mailchimp_dagster.sandbox.fusion.query.plan import KeyRange
 from oracle_mailchimp_dagster.sandbox.fusion.schema import LAST_UPDATE_DATE, PARTY_ID, Record
 
 _BULK_THRESHOLD = 64
+_CHUNK = 2048
 
 
 class IndexRun(Sequence[int]):
@@ -47,10 +48,18 @@ class IndexRun(Sequence[int]):
         return self._index[position] & keys.SLOT_MASK
 
     def __iter__(self) -> Iterator[int]:
+        """Lazily, a chunk at a time: a filtered scan usually stops long before the end of the run."""
         mask = keys.SLOT_MASK
-        run = self._index[self._start : self._stop]
-        for key in reversed(run) if self._descending else run:
-            yield key & mask
+        start, stop = self._start, self._stop
+        if self._descending:
+            for high in range(stop, start, -_CHUNK):
+                chunk = self._index[max(start, high - _CHUNK) : high]
+                for key in reversed(chunk):
+                    yield key & mask
+        else:
+            for low in range(start, stop, _CHUNK):
+                for key in self._index[low : min(stop, low + _CHUNK)]:
+                    yield key & mask
 
 
 class CustomerStore:
