@@ -63,6 +63,9 @@ def test_application_json_accept_gets_plain_json(
     assert response.headers["Content-Type"] == "application/json"
     refused = fusion_session.get(fusion_sandbox.accounts_url, headers={"Accept": "text/html"}, timeout=10)
     assert refused.status_code == 406
+    errors_only = {"Accept": "application/vnd.oracle.adf.error+json"}
+    response = fusion_session.get(fusion_sandbox.accounts_url, headers=errors_only, timeout=10)
+    assert response.headers["Content-Type"] == COLLECTION
 
 
 def test_limit_is_capped_at_500_silently(fusion_sandbox_factory: FusionSandboxFactory) -> None:

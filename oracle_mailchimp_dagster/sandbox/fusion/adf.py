@@ -64,12 +64,10 @@ def success_media_type(accept: str | None, resource_type: str) -> str | None:
     if not accept or not accept.strip():
         return resource_type
     entries = {part.split(";")[0].strip().lower() for part in accept.split(",")}
-    if (
-        resource_type in entries
-        or entries & {"*/*", "application/*"}
-        or any(e.startswith("application/vnd.oracle.adf.") and e != ERROR_TYPE for e in entries)
-    ):
+    if resource_type in entries or entries & {"*/*", "application/*"}:
         return resource_type
     if "application/json" in entries:
         return "application/json"
+    if any(entry.startswith("application/vnd.oracle.adf.") for entry in entries):
+        return resource_type
     return None

@@ -1,7 +1,7 @@
 """Records that change *between* two page requests: the fault that makes offset paging drift.
 
-A rule counts the API requests matching its method and path; just before serving the Nth one it applies
-its mutations, so a client paging through the collection sees the data move under it.
+A rule counts the authenticated pod requests matching its method and path; just before serving the Nth
+one it applies its mutations, so a client paging through the collection sees the data move under it.
 """
 
 import re
