@@ -86,9 +86,9 @@ def check_oracle_token(tenant: TenantConfig, oracle: OracleProbe) -> CheckResult
     flag = f"oracle-mailchimp tenants update {tenant.id}"
     status, code = _status(error), getattr(error, "code", None)
     if status == 401 or code == "invalid_client":
-        fix = f"the client id or secret is wrong: set them again: {flag} --oracle-client-secret-env VAR"
+        fix = f"the client id or secret is wrong; set them again: {flag} --oracle-client-secret-env VAR"
     elif code == "invalid_scope" or (status == 400 and "scope" in str(error).lower()):
-        fix = f"the scope is not accepted by the identity domain: fix it: {flag} --oracle-scope SCOPE"
+        fix = f"the identity domain does not accept the scope; fix it: {flag} --oracle-scope SCOPE"
     elif status is None:
         fix = f"cannot reach the token endpoint: check --oracle-token-url ({tenant.oracle.token_url})"
     else:
@@ -113,7 +113,9 @@ def check_oracle_query(tenant: TenantConfig, oracle: OracleProbe) -> CheckResult
     flag = f"oracle-mailchimp tenants update {tenant.id}"
     if status == 401:
         credential = "password" if tenant.oracle.auth is OracleAuthMode.BASIC else "token"
-        fix = f"the pod refused the {credential}: check the credentials: {flag}"
+        fix = (
+            f"the pod refused the {credential}; check the credentials: {flag} --oracle-client-secret-env VAR"
+        )
     elif status == 403:
         fix = "the integration user lacks a role that can read customer accounts"
     elif status == 404:
@@ -136,7 +138,7 @@ def check_mailchimp_ping(tenant: TenantConfig, mailchimp: MailchimpProbe) -> Che
     status = _status(error)
     flag = f"oracle-mailchimp tenants update {tenant.id}"
     if status in (401, 403):
-        fix = f"the API key is wrong or revoked: set it again: {flag} --mailchimp-api-key-env VAR"
+        fix = f"the API key is wrong or revoked; set it again: {flag} --mailchimp-api-key-env VAR"
     elif status is None:
         fix = "cannot reach Mailchimp: check --mailchimp-api-base (or the data centre suffix of the API key)"
     else:
@@ -151,10 +153,9 @@ def check_mailchimp_list(tenant: TenantConfig, mailchimp: MailchimpProbe) -> Che
     if error is None:
         return CheckResult(name, True, f"audience {list_id} is '{title}'")
     if _status(error) == 404:
-        fix = (
-            f"no audience {list_id} in this account: fix it with `oracle-mailchimp tenants update {tenant.id}"
-        )
-        return CheckResult(name, False, _describe(error), f"{fix} --mailchimp-list-id ID`")
+        command = f"oracle-mailchimp tenants update {tenant.id} --mailchimp-list-id ID"
+        fix = f"no audience {list_id} in this account; fix it: {command}"
+        return CheckResult(name, False, _describe(error), fix)
     return CheckResult(name, False, _describe(error), "check the audience id and the API key's account")
 
 

@@ -54,6 +54,8 @@ def _config(row: rows.TenantRow) -> TenantConfig:
 
 
 class TenantRegistry:
+    """Tenants and their credentials: what the CLI edits and the Dagster layer reads."""
+
     def __init__(self, db: Database, keys: KeyStore) -> None:
         self.db = db
         self.keys = keys
