@@ -51,7 +51,7 @@ class SandboxPair:
             "ORACLE_TOKEN_URL": self.fusion.token_url,
             "ORACLE_SCOPE": fusion.scope,
             "ORACLE_CLIENT_ID": fusion.client_id,
-            "ORACLE_CLIENT_SECRET": fusion.client_secret,
+            "ORACLE_CLIENT_SECRET": fusion.client_secret.get_secret_value(),
             "ORACLE_RESOURCE_PATH": ACCOUNTS_PATH,
             "MAILCHIMP_API_KEY": mailchimp.api_key,
             "MAILCHIMP_API_BASE": self.mailchimp.api_base,
