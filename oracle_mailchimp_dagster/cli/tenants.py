@@ -261,7 +261,7 @@ def tenants() -> None:
 def add(tenant_id: str, disabled: bool, **params: Any) -> None:
     """Register a tenant (settings from flags and/or --env-file; secrets never on the command line)."""
     with open_registry() as registry:
-        if any(existing.id == tenant_id for existing in registry.list_all()):
+        if registry.exists(tenant_id):
             raise TenantExistsError(tenant_id)
         data = _apply_settings({"id": tenant_id, "enabled": not disabled}, params)
         config = _validate(data, tenant_id)

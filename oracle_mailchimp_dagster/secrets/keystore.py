@@ -96,7 +96,10 @@ class KeyStore:
             if not create:
                 return Keyring([])
             key = MasterKey.generate()
-            self._write([key], exclusive=True)
+            try:
+                self._write([key], exclusive=True)
+            except FileExistsError:  # another process created it first: use theirs
+                return Keyring(self._read())
             log.info("created master key file %s (key %s)", self.key_file, key.key_id)
             return Keyring([key])
         return Keyring(self._read())
@@ -127,6 +130,8 @@ class KeyStore:
             with os.fdopen(fd, "w", encoding="ascii") as handle:
                 handle.write(body)
             os.replace(temp, self.key_file)
+        except FileExistsError:
+            raise
         except OSError as exc:
             raise MasterKeyError(f"cannot write key file {self.key_file}: {exc.strerror}") from None
 

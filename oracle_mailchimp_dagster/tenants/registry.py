@@ -73,6 +73,10 @@ class TenantRegistry:
         with self.db.read() as conn:
             return _config(rows.get_tenant(conn, tenant_id))
 
+    def exists(self, tenant_id: str) -> bool:
+        with self.db.read() as conn:
+            return rows.select_tenant(conn, tenant_id) is not None
+
     def list_all(self, *, enabled_only: bool = False) -> list[TenantConfig]:
         with self.db.read() as conn:
             configs = [_config(row) for row in rows.select_tenants(conn)]
