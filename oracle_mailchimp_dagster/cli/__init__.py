@@ -28,7 +28,7 @@ cli.add_command(db)
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user errors become one readable line on stderr and a non-zero exit."""
     try:
-        cli.main(args=argv, prog_name="oracle-mailchimp", standalone_mode=False)
+        result = cli.main(args=argv, prog_name="oracle-mailchimp", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.Abort:
@@ -43,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         click.echo(f"oracle-mailchimp: {exc}", err=True)
         return exc.exit_code
-    return 0
+    # Without standalone mode, `ctx.exit(n)` comes back as the return value.
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":
