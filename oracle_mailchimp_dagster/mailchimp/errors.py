@@ -126,7 +126,7 @@ _COMPLIANCE_MARKERS = (
     'status is "cleaned."',
     "cannot be removed",
 )
-_CONFLICT_MARKERS = ("is already a list member", "is already in this list", "member exists")
+_CONFLICT_MARKERS = ("is already a list member", "is already in this list", "member exists", "already exists")
 _INVALID_MARKERS = (
     "looks fake or invalid",
     "provide a valid email",

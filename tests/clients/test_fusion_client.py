@@ -237,3 +237,12 @@ def test_other_client_errors_carry_oracles_detail(fusion_sandbox: RunningFusionS
     assert error.value.status == 404
     assert "The requested resource is not found." in str(error.value)
     assert "Check the pod URL and the resource path" in str(error.value)
+
+
+@pytest.mark.parametrize("framework_version", [1, 2])
+def test_fetch_customers_by_party_id(fusion_sandbox: RunningFusionSandbox, framework_version: int) -> None:
+    wanted = sorted(all_customers(fusion_sandbox))[5:160:3]
+    client = fusion_client(oauth_connection(fusion_sandbox, framework_version))
+    found = list(client.fetch_customers([*wanted, 1, 2]))
+    assert [c.party_id for c in found] == wanted
+    assert client.stats.get("pages") == 1

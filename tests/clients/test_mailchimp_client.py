@@ -1,5 +1,7 @@
 """The Mailchimp client against the sandbox over HTTP; every exchange is checked against the spec."""
 
+import base64
+import logging
 from typing import Any
 
 import pytest
@@ -53,10 +55,12 @@ def test_ping_list_and_merge_fields(
     assert audience.id == list_id and audience.name == mailchimp_sandbox.config.list_name
     tags = {f.tag for f in client.get_merge_fields(list_id)}
     assert {"FNAME", "LNAME", "ADDRESS", "PHONE"} <= tags
-    created = client.create_merge_field(list_id, MergeFieldSpec(name="Company", type="text", tag="COMPANY"))
-    assert created.tag == "COMPANY" and created.merge_id > 0
-    assert "COMPANY" in {f.tag for f in client.get_merge_fields(list_id)}
-    assert recorder.checked == 5
+    created = client.create_merge_field(list_id, MergeFieldSpec(name="ERP key", type="text", tag="ERPKEY"))
+    assert created.tag == "ERPKEY" and created.merge_id > 0
+    assert "ERPKEY" in {f.tag for f in client.get_merge_fields(list_id)}
+    with pytest.raises(MailchimpConflictError, match="already exists"):
+        client.create_merge_field(list_id, MergeFieldSpec(name="ERP key", type="text", tag="ERPKEY"))
+    assert recorder.checked == 6
 
 
 def test_wrong_list_and_wrong_key_are_configuration_errors_without_the_key(
@@ -210,3 +214,23 @@ def test_oauth_token_finds_its_data_center_through_metadata(
     )
     with pytest.raises(MailchimpConfigurationError, match="reconnect the account"):
         bad.ping()
+
+
+def test_api_key_never_reaches_logs_errors_or_reprs(
+    mailchimp_sandbox: RunningMailchimpSandbox,
+    mailchimp_client_factory: MailchimpClientFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    client, _ = mailchimp_client_factory(mailchimp_sandbox)
+    control(mailchimp_sandbox, "POST", "/faults", json={"kind": "error", "status": 500, "path": "/ping$"})
+    client.ping()
+    assert "retrying GET /3.0/ping after HTTP 500" in caplog.text
+    with pytest.raises(MailchimpNotFoundError) as error:
+        client.archive_member(mailchimp_sandbox.config.list_id, "nobody@acme.io")
+    key = mailchimp_sandbox.config.api_key
+    basic = base64.b64encode(f"oracle-mailchimp:{key}".encode()).decode()
+    for secret in (key, key.split("-")[0], basic):
+        assert secret not in caplog.text
+        assert secret not in str(error.value) and secret not in repr(error.value)
+        assert secret not in repr(client) and secret not in repr(client.connection)
