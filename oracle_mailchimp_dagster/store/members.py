@@ -26,6 +26,7 @@ def _row(tenant_id: str, member: MemberState) -> dict[str, Any]:
         "managed_tags": list(member.managed_tags),
         "last_synced_at": member.last_synced_at,
         "last_run_id": member.last_run_id,
+        "customer_active": member.customer_active,
     }
 
 
@@ -39,6 +40,7 @@ def _member(mapping: Any) -> MemberState:
         managed_tags=tuple(mapping["managed_tags"]),
         last_synced_at=mapping["last_synced_at"],
         last_run_id=mapping["last_run_id"],
+        customer_active=bool(mapping["customer_active"]),
     )
 
 

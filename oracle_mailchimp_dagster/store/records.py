@@ -44,11 +44,12 @@ class MemberState:
     customer_key: str
     email: str
     subscriber_hash: str
-    payload_hash: str
+    payload_hash: str | None
     known_status: str | None
     managed_tags: tuple[str, ...]
     last_synced_at: datetime
     last_run_id: str | None = None
+    customer_active: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,11 +76,14 @@ member_state = sa.Table(
     sa.Column("customer_key", sa.String(CUSTOMER_KEY_LENGTH), primary_key=True),
     sa.Column("email", sa.String(EMAIL_LENGTH), nullable=False),
     sa.Column("subscriber_hash", sa.String(32), nullable=False),
-    sa.Column("payload_hash", sa.String(64), nullable=False),
+    # None for a customer that shares its address with a newer one (it sent no payload of its own).
+    sa.Column("payload_hash", sa.String(64), nullable=True),
     sa.Column("known_status", sa.String(20), nullable=True),
     sa.Column("managed_tags", sa.JSON(), nullable=False),
     sa.Column("last_synced_at", UTCDateTime(), nullable=False),
     sa.Column("last_run_id", sa.String(RUN_ID_LENGTH), nullable=True),
+    # False once Oracle inactivated the customer and the tenant's inactive action was applied.
+    sa.Column("customer_active", sa.Boolean(), server_default=sa.true(), nullable=False),
     sa.Index(None, "tenant_id", "subscriber_hash"),
 )
 

@@ -1,5 +1,6 @@
 """Every table round-trips through its repository, on SQLite and PostgreSQL alike."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -107,7 +108,11 @@ def test_member_state_round_trips_and_upserts(db: Database, tenant_id: str) -> N
     }
     assert store.members.by_subscriber_hashes(tenant_id, [bob.subscriber_hash]) == [bob]
     assert store.members.count(tenant_id) == 2
-    moved = member("CDRM_1", "ann@new.io", status="unsubscribed", tags=())
+    moved = replace(
+        member("CDRM_1", "ann@new.io", status="unsubscribed", tags=()),
+        payload_hash=None,
+        customer_active=False,
+    )
     store.commit_run(tenant_id, RunCommit("run-2", T0, member_upserts=[moved], member_deletes=["CDRM_2"]))
     assert store.members.by_keys(tenant_id, ["CDRM_1", "CDRM_2"]) == {"CDRM_1": moved}
 

@@ -64,11 +64,12 @@ def upgrade() -> None:
         sa.Column("customer_key", sa.String(length=100), nullable=False),
         sa.Column("email", sa.String(length=320), nullable=False),
         sa.Column("subscriber_hash", sa.String(length=32), nullable=False),
-        sa.Column("payload_hash", sa.String(length=64), nullable=False),
+        sa.Column("payload_hash", sa.String(length=64), nullable=True),
         sa.Column("known_status", sa.String(length=20), nullable=True),
         sa.Column("managed_tags", sa.JSON(), nullable=False),
         sa.Column("last_synced_at", UTCDateTime(), nullable=False),
         sa.Column("last_run_id", sa.String(length=64), nullable=True),
+        sa.Column("customer_active", sa.Boolean(), server_default=sa.true(), nullable=False),
         _tenant_fk("member_state"),
         sa.PrimaryKeyConstraint("tenant_id", "customer_key", name=op.f("pk_member_state")),
     )
