@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from oracle_mailchimp_dagster.sandbox.mailchimp import MailchimpSandboxConfig
 from tests.fixtures.mailchimp import MailchimpHttp, assert_problem, field_errors, member_path, upsert
 
 NEW_LIST: dict[str, Any] = {
@@ -41,9 +42,11 @@ def test_default_list_is_seeded(mailchimp_http: MailchimpHttp) -> None:
     assert listed["total_items"] == 1
     audience = listed["lists"][0]
     assert audience["id"] == mailchimp_http.list_id == "a1b2c3d4e5"
-    assert audience["stats"]["merge_field_count"] == 5
+    assert audience["stats"]["merge_field_count"] == 6, "Mailchimp's five defaults plus COMPANY"
     one = mailchimp_http.get(f"/lists/{mailchimp_http.list_id}").json()
     assert one["name"] == audience["name"]
+    without = MailchimpSandboxConfig(include_company=False).default_merge_fields()
+    assert [f.tag for f in without] == ["FNAME", "LNAME", "ADDRESS", "PHONE", "BIRTHDAY"]
 
 
 def test_list_stats_count_members_by_status(mailchimp_http: MailchimpHttp) -> None:

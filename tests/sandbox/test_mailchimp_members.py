@@ -43,6 +43,7 @@ def test_put_creates_with_status_if_new_and_returns_the_member(mailchimp_http: M
         "ADDRESS": ADDRESS,
         "PHONE": "+1 555 0100",
         "BIRTHDAY": "",
+        "COMPANY": "",
     }
     assert member["full_name"] == "Grace Hopper"
     assert member["list_id"] == mailchimp_http.list_id

@@ -277,13 +277,18 @@ def test_long_text_is_truncated_or_refused_by_switch(
 def test_merge_field_endpoints(mailchimp_http: MailchimpHttp) -> None:
     base = f"/lists/{mailchimp_http.list_id}/merge-fields"
     listed = mailchimp_http.get(base, params={"count": 1000}).json()
-    assert [f["tag"] for f in listed["merge_fields"]] == ["FNAME", "LNAME", "ADDRESS", "PHONE", "BIRTHDAY"]
-    assert listed["total_items"] == 5
+    tags = ["FNAME", "LNAME", "ADDRESS", "PHONE", "BIRTHDAY", "COMPANY"]
+    assert [f["tag"] for f in listed["merge_fields"]] == tags
+    assert listed["total_items"] == 6
     address = next(f for f in listed["merge_fields"] if f["tag"] == "ADDRESS")
     assert address["type"] == "address" and address["options"]["default_country"] == 164
+    company = next(f for f in listed["merge_fields"] if f["tag"] == "COMPANY")
+    assert (company["type"], company["required"]) == ("text", False), (
+        "the connector maps OrganizationName here"
+    )
 
-    created = add_field(mailchimp_http, tag="company", name="Company", type="text")
-    assert created["tag"] == "COMPANY", "tags are upper-cased"
+    created = add_field(mailchimp_http, tag="acct_no", name="Account number", type="text")
+    assert created["tag"] == "ACCT_NO", "tags are upper-cased"
     one = mailchimp_http.get(f"{base}/{created['merge_id']}").json()
     assert one == created
     patched = mailchimp_http.patch(
@@ -292,7 +297,7 @@ def test_merge_field_endpoints(mailchimp_http: MailchimpHttp) -> None:
     assert (patched.json()["name"], patched.json()["required"]) == ("Employer", True)
     assert [
         f["tag"] for f in mailchimp_http.get(base, params={"required": "true"}).json()["merge_fields"]
-    ] == ["COMPANY"]
+    ] == ["ACCT_NO"]
     assert [
         f["tag"] for f in mailchimp_http.get(base, params={"type": "address"}).json()["merge_fields"]
     ] == ["ADDRESS"]

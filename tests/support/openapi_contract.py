@@ -40,8 +40,10 @@ CDN_HTML_STATUSES = frozenset({502, 503, 504})
 
 # Response-only fields the real API sends as "" while unset (e.g. `timestamp_signup` of an API-added contact,
 # `campaign_last_sent` of a list that never sent), where the spec says `format: date-time`.
+# `List_Members_1` is the same member as the spec's segment endpoints return it (`.../segments/{id}/members`).
 _EMPTY_WHEN_UNSET = {
     "List_Members": ("timestamp_signup", "timestamp_opt"),
+    "List_Members_1": ("timestamp_signup", "timestamp_opt"),
     "Statistics": ("campaign_last_sent", "last_sub_date", "last_unsub_date"),
 }
 

@@ -73,6 +73,22 @@ def no_content() -> Response:
     return Response(status_code=204)
 
 
+def guarded(handler: Handler, dc: str) -> Handler:
+    """The handler with Mailchimp's problem responses for its problems and for anything unexpected."""
+
+    @wraps(handler)
+    async def guarded_handler(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except MailchimpProblem as problem:
+            return problem_response(problem, request_id(request), dc)
+        except Exception:
+            logger.exception("mailchimp sandbox: unexpected error in %s", request.url.path)
+            return problem_response(problems.internal_error(), request_id(request), dc)
+
+    return guarded_handler
+
+
 class MailchimpApi:
     """Route handlers; each runs its state changes under the state lock, as one atomic step."""
 
@@ -80,17 +96,7 @@ class MailchimpApi:
         self.state = state
 
     def _guard(self, handler: Handler) -> Handler:
-        @wraps(handler)
-        async def guarded(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except MailchimpProblem as problem:
-                return problem_response(problem, request_id(request), self.state.config.dc)
-            except Exception:
-                logger.exception("mailchimp sandbox: unexpected error in %s", request.url.path)
-                return problem_response(problems.internal_error(), request_id(request), self.state.config.dc)
-
-        return guarded
+        return guarded(handler, self.state.config.dc)
 
     def routes(self) -> list[Route]:
         g = self._guard
@@ -294,8 +300,9 @@ class MailchimpApi:
             return no_content()
         window = page(request.query_params)
         with self.state.locked() as state:
-            member = state.writes.get(state.audience(list_id), ref)
-            document = member_tags_json(member, api_base(request), list_id, window.count, window.offset)
+            audience = state.audience(list_id)
+            member = state.writes.get(audience, ref)
+            document = member_tags_json(audience, member, api_base(request), window.count, window.offset)
         return json_response(request, document)
 
     # --- merge fields ----------------------------------------------------------------------------------

@@ -13,11 +13,13 @@ from oracle_mailchimp_dagster.sandbox.mailchimp import problems
 from oracle_mailchimp_dagster.sandbox.mailchimp.api import MailchimpApi, request_id
 from oracle_mailchimp_dagster.sandbox.mailchimp.config import MailchimpSandboxConfig, latency_model
 from oracle_mailchimp_dagster.sandbox.mailchimp.control_api import MailchimpControlRoutes
+from oracle_mailchimp_dagster.sandbox.mailchimp.delay_ledger import DelayLedger
 from oracle_mailchimp_dagster.sandbox.mailchimp.faults import render_fault
 from oracle_mailchimp_dagster.sandbox.mailchimp.gate import MailchimpGate
 from oracle_mailchimp_dagster.sandbox.mailchimp.limiter import ConnectionLimiter
 from oracle_mailchimp_dagster.sandbox.mailchimp.oauth import OAuthMetadata
 from oracle_mailchimp_dagster.sandbox.mailchimp.problems import problem_response
+from oracle_mailchimp_dagster.sandbox.mailchimp.segment_api import SegmentApi
 from oracle_mailchimp_dagster.sandbox.mailchimp.store import MailchimpState
 
 
@@ -28,21 +30,23 @@ class MailchimpSandbox:
         self.config = config or MailchimpSandboxConfig()
         self.state = MailchimpState(self.config)
         self.limiter = ConnectionLimiter()
+        self.delays = DelayLedger()
         self.control = SandboxControl(
             latency_model(self.config.latency),
             seed=self.config.seed,
             extra_stats=self._extra_stats,
-            reset_extra_stats=self.limiter.reset,
+            reset_extra_stats=self._reset_extra_stats,
         )
         routes = [
             *MailchimpControlRoutes(self.state, self.reset).routes(),
             *self.control.routes(),
             *OAuthMetadata(self.state).routes(),
             *MailchimpApi(self.state).routes(),
+            *SegmentApi(self.state).routes(),
         ]
         router_app = Starlette(routes=routes, exception_handlers={HTTPException: self._http_error})
         gate = MailchimpGate(
-            router_app, router_app.router, self.state, self.limiter, lambda: self.control.latency
+            router_app, router_app.router, self.state, self.limiter, lambda: self.control.latency, self.delays
         )
         self.app = SandboxMiddleware(gate, self.control.stats, self.control.faults, render_fault)
 
@@ -61,7 +65,11 @@ class MailchimpSandbox:
                 for member in audience.members.values():
                     counts[member.status] = counts.get(member.status, 0) + 1
                 members[audience.id] = counts
-        return {**self.limiter.snapshot(), "members_by_list": members}
+        return {**self.limiter.snapshot(), **self.delays.snapshot(), "members_by_list": members}
+
+    def _reset_extra_stats(self) -> None:
+        self.limiter.reset()
+        self.delays.reset()
 
     async def _http_error(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)

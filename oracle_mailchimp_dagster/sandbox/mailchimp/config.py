@@ -82,6 +82,9 @@ DEFAULT_MERGE_FIELDS = (
     MergeFieldSpec(tag="PHONE", name="Phone Number", type="phone"),
     MergeFieldSpec(tag="BIRTHDAY", name="Birthday", type="birthday"),
 )
+# The default sandbox audience also has an optional COMPANY text field: the connector's default mapping sends
+# OrganizationName there. New audiences (`POST /lists`) get only Mailchimp's own defaults above.
+COMPANY_MERGE_FIELD = MergeFieldSpec(tag="COMPANY", name="Company")
 
 
 class MailchimpSwitches(BaseModel):
@@ -99,6 +102,10 @@ class MailchimpSwitches(BaseModel):
     text_too_long: Literal["truncate", "error"] = "truncate"
     tag_name_max_len: int = Field(default=100, ge=1)
     batch_max_members: int = Field(default=500, ge=1)
+    segment_batch_max_members: int = Field(default=500, ge=1)
+    # Whether bulk segment changes refuse contacts that are not subscribed (Mailchimp documents neither way;
+    # tags can be given to any contact in the web app and through `.../members/{hash}/tags`).
+    segment_members_must_be_subscribed: bool = False
     fake_domains: list[str] = Field(default_factory=lambda: list(DEFAULT_FAKE_DOMAINS))
     fake_tlds: list[str] = Field(default_factory=lambda: list(DEFAULT_FAKE_TLDS))
     fake_local_parts: list[str] = Field(default_factory=lambda: list(DEFAULT_FAKE_LOCAL_PARTS))
@@ -123,6 +130,7 @@ class MailchimpSandboxConfig(BaseModel):
     list_name: str = "Oracle Fusion Customers"
     merge_fields: list[MergeFieldSpec] = Field(default_factory=list)
     include_birthday: bool = True
+    include_company: bool = True
     account_name: str = "Oracle Mailchimp Sandbox"
     login_email: str = "owner@oracle-mailchimp-sandbox.io"
     latency: LatencyProfile = "none"
@@ -151,6 +159,7 @@ class MailchimpSandboxConfig(BaseModel):
         return [f for f in DEFAULT_MERGE_FIELDS if self.include_birthday or f.tag != "BIRTHDAY"]
 
     def default_merge_fields(self) -> list[MergeFieldSpec]:
-        """The default audience's fields: Mailchimp's defaults, then the configured extras."""
+        """The default audience's fields: Mailchimp's defaults, COMPANY, then the configured extras."""
         extra_tags = {f.tag for f in self.merge_fields}
-        return [f for f in self.new_list_merge_fields() if f.tag not in extra_tags] + list(self.merge_fields)
+        defaults = [*self.new_list_merge_fields(), *([COMPANY_MERGE_FIELD] if self.include_company else [])]
+        return [f for f in defaults if f.tag not in extra_tags] + list(self.merge_fields)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from oracle_mailchimp_dagster.sandbox.mailchimp.clock import iso
 from oracle_mailchimp_dagster.sandbox.mailchimp.emails import subscriber_hash
 from oracle_mailchimp_dagster.sandbox.mailchimp.members import WriteContext
-from oracle_mailchimp_dagster.sandbox.mailchimp.models import AudienceList, Member, MemberTag
+from oracle_mailchimp_dagster.sandbox.mailchimp.models import AudienceList, Member
 
 Status = Literal["subscribed", "unsubscribed", "cleaned", "pending", "transactional", "archived"]
 ContactAction = Literal["unsubscribe", "admin-unsubscribe", "bounce", "confirm", "profile"]
@@ -63,7 +63,7 @@ class Signup(BaseModel):
     merge_fields: dict[str, Any] = Field(default_factory=dict)
 
 
-def member_dump(member: Member) -> dict[str, Any]:
+def member_dump(audience: AudienceList, member: Member) -> dict[str, Any]:
     """The full stored state of a member, including what the API never shows (`unsub_source`)."""
     return {
         "id": member.id,
@@ -76,7 +76,7 @@ def member_dump(member: Member) -> dict[str, Any]:
         "unsub_source": member.unsub_source,
         "unsubscribed_at": iso(member.unsubscribed_at) if member.unsubscribed_at else None,
         "merge_fields": member.merge_fields,
-        "tags": [t.name for t in member.tags.values()],
+        "tags": audience.tag_names(member),
         "interests": member.interests,
         "vip": member.vip,
         "language": member.language,
@@ -126,8 +126,7 @@ class ContactActions:
         member.merge_fields = dict(seed.merge_fields)
         member.tags = {}
         for name in seed.tags:
-            tag_id, canonical = audience.tag_for(name)
-            member.tags[name.lower()] = MemberTag(tag_id, canonical, now)
+            audience.tag(member, audience.segment_for(name, now), now)
         member.interests = dict(seed.interests)
         member.vip, member.language, member.email_type = seed.vip, seed.language, seed.email_type
         member.timestamp_opt = seed.timestamp_opt or (iso(now) if seed.status == "subscribed" else "")

@@ -7,8 +7,8 @@
 | `GET, POST /__sandbox/clock` | read / shift the clock: `{"advance_seconds": n}` or `{"now": iso}` |
 | `POST /__sandbox/api-keys` | register a key: `{"api_key": k, "disabled": false}` |
 | `POST /__sandbox/oauth-tokens` | register an OAuth token: `{"token": t}` |
-| `GET, POST /__sandbox/lists` | list audiences / seed one: `{"id", "name", "merge_fields": [...], ...}` |
-| `GET, POST /__sandbox/lists/{id}/members` | dump all members (archived too) and tombstones / seed raw ones |
+| `GET, POST /__sandbox/lists` | list audiences (fields, segments, counts) / seed one: `{"id", "name", ...}` |
+| `GET, POST /__sandbox/lists/{id}/members` | dump all members (archived too), tombstones, segments / seed |
 | `POST /__sandbox/lists/{id}/members/{ref}/{action}` | act as the contact or an admin (see below) |
 | `POST /__sandbox/lists/{id}/signups` | a contact signs up via a hosted form (lifts a permanent delete) |
 
@@ -16,6 +16,7 @@ Contact actions: `unsubscribe` (by the contact: `unsub_source=self`), `admin-uns
 cleaned), `confirm` (pending to subscribed), `profile` (`{"merge_fields": {...}, "email_address": new}`).
 """
 
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC
 from functools import wraps
@@ -44,6 +45,7 @@ from oracle_mailchimp_dagster.sandbox.mailchimp.contacts import (
     Signup,
     member_dump,
 )
+from oracle_mailchimp_dagster.sandbox.mailchimp.models import AudienceList
 from oracle_mailchimp_dagster.sandbox.mailchimp.problems import MailchimpProblem
 from oracle_mailchimp_dagster.sandbox.mailchimp.store import MailchimpState
 
@@ -114,6 +116,24 @@ def _model(model: type[M], data: Any) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise ControlError(400, str(exc)) from None
+
+
+def _segments_dump(audience: AudienceList) -> list[dict[str, Any]]:
+    """Every static segment (tag) with the number of contacts holding it, whatever their status."""
+    holders: Counter[int] = Counter()
+    for member in audience.members.values():
+        holders.update(member.tags.keys())
+    return [
+        {
+            "id": s.id,
+            "name": s.name,
+            "type": "static",
+            "members": holders[s.id],
+            "created_at": iso(s.created_at),
+            "updated_at": iso(s.updated_at),
+        }
+        for s in audience.segments.values()
+    ]
 
 
 class MailchimpControlRoutes:
@@ -223,6 +243,7 @@ class MailchimpControlRoutes:
                 {"merge_id": f.merge_id, "tag": f.tag, "type": f.type, "required": f.required}
                 for f in audience.merge_fields.values()
             ],
+            "segments": _segments_dump(audience),
             "members": len(audience.members),
             "tombstones": len(audience.tombstones),
         }
@@ -234,16 +255,17 @@ class MailchimpControlRoutes:
             seeds = [_model(SeedMember, item) for item in (data if isinstance(data, list) else [data])]
             with self.state.locked() as state:
                 audience = state.audience(list_id)
-                seeded = [member_dump(self.contacts.seed(audience, s)) for s in seeds]
+                seeded = [member_dump(audience, self.contacts.seed(audience, s)) for s in seeds]
             return FastJSONResponse({"members": seeded}, status_code=201)
         with self.state.locked() as state:
             audience = state.audience(list_id)
             members = sorted(audience.members.values(), key=lambda m: m.seq)
             document = {
                 "list_id": list_id,
-                "members": [member_dump(m) for m in members],
+                "members": [member_dump(audience, m) for m in members],
                 "total_items": len(members),
                 "tombstones": sorted(audience.tombstones),
+                "segments": _segments_dump(audience),
             }
         return FastJSONResponse(document)
 
@@ -265,10 +287,11 @@ class MailchimpControlRoutes:
                 raise ControlError(409, str(exc)) from None
             except ValidationError as exc:
                 raise ControlError(400, str(exc)) from None
-            return FastJSONResponse(member_dump(changed))
+            return FastJSONResponse(member_dump(audience, changed))
 
     async def signup(self, request: Request) -> Response:
         signup = _model(Signup, await _json(request))
         with self.state.locked() as state:
-            member = self.contacts.signup(state.audience(request.path_params["list_id"]), signup)
-            return FastJSONResponse(member_dump(member))
+            audience = state.audience(request.path_params["list_id"])
+            member = self.contacts.signup(audience, signup)
+            return FastJSONResponse(member_dump(audience, member))

@@ -13,8 +13,10 @@ from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from oracle_mailchimp_dagster.sandbox.common.latency import LatencyModel
+from oracle_mailchimp_dagster.sandbox.common.middleware import route_name
 from oracle_mailchimp_dagster.sandbox.mailchimp import problems
 from oracle_mailchimp_dagster.sandbox.mailchimp.auth import parse_authorization
+from oracle_mailchimp_dagster.sandbox.mailchimp.delay_ledger import DelayLedger
 from oracle_mailchimp_dagster.sandbox.mailchimp.limiter import ConnectionLimiter
 from oracle_mailchimp_dagster.sandbox.mailchimp.problems import (
     MailchimpProblem,
@@ -40,12 +42,14 @@ class MailchimpGate:
         state: MailchimpState,
         limiter: ConnectionLimiter,
         latency: Callable[[], LatencyModel],
+        delays: DelayLedger | None = None,
     ) -> None:
         self.app = app
         self.router = router
         self.state = state
         self.limiter = limiter
         self.latency = latency
+        self.delays = delays or DelayLedger()
 
     def _match_route(self, scope: Scope) -> None:
         """Name the route before routing, so stats count refused requests under their route too."""
@@ -101,6 +105,7 @@ class MailchimpGate:
                 message = {**message, "headers": headers}
                 items = int(scope.get("state", {}).get("latency_items", 0))
                 delay = self.latency().request_delay_s(items)
+                self.delays.record(route_name(scope), items, delay)
                 if delay > 0:
                     await asyncio.sleep(delay)
             await send(message)

@@ -19,7 +19,7 @@ from oracle_mailchimp_dagster.sandbox.mailchimp.config import MailchimpSwitches
 from oracle_mailchimp_dagster.sandbox.mailchimp.emails import is_valid_email, looks_fake, subscriber_hash
 from oracle_mailchimp_dagster.sandbox.mailchimp.ids import IdSource
 from oracle_mailchimp_dagster.sandbox.mailchimp.merge_values import validate_merge_fields
-from oracle_mailchimp_dagster.sandbox.mailchimp.models import AudienceList, Member, MemberTag
+from oracle_mailchimp_dagster.sandbox.mailchimp.models import AudienceList, Member
 from oracle_mailchimp_dagster.sandbox.mailchimp.problems import FieldError, MailchimpProblem
 
 Body = Mapping[str, Any]
@@ -54,6 +54,17 @@ class _Plan:
 
 def _fingerprint(member: Member) -> tuple[Any, ...]:
     return astuple(member)
+
+
+def check_tag_names(names: list[tuple[str, str]], limit: int) -> None:
+    """Tag (static segment) names, given as (field path, name), are 1 to `limit` characters once trimmed."""
+    errors = [
+        FieldError(path, f"Tag names must be between 1 and {limit} characters")
+        for path, name in names
+        if not name.strip() or len(name.strip()) > limit
+    ]
+    if errors:
+        raise problems.schema_errors(errors)
 
 
 class MemberWrites:
@@ -269,41 +280,34 @@ class MemberWrites:
 
     # --- tags ------------------------------------------------------------------------------------------
 
-    def _check_tag_names(self, names: list[tuple[str, str]]) -> None:
-        limit = self.ctx.switches.tag_name_max_len
-        errors = [
-            FieldError(path, f"Tag names must be between 1 and {limit} characters")
-            for path, name in names
-            if not name.strip() or len(name.strip()) > limit
-        ]
-        if errors:
-            raise problems.schema_errors(errors)
-
     def _add_tags(self, audience: AudienceList, member: Member, names: list[str], *, replace: bool) -> None:
         now = self.ctx.clock.now()
-        wanted = {name.strip().lower(): name.strip() for name in names}
+        wanted = [audience.segment_for(name, now) for name in names]
         if replace:
-            for key in [k for k in member.tags if k not in wanted]:
-                del member.tags[key]
-        for key, name in wanted.items():
-            if key not in member.tags:
-                tag_id, canonical = audience.tag_for(name)
-                member.tags[key] = MemberTag(tag_id, canonical, now)
+            keep = {segment.id for segment in wanted}
+            for segment_id in [k for k in member.tags if k not in keep]:
+                audience.untag(member, audience.segments[segment_id], now)
+        for segment in wanted:
+            audience.tag(member, segment, now)
 
     def set_tags(self, audience: AudienceList, ref: str, body: Body) -> None:
-        """`POST .../tags`: `active` adds (creating the tag if needed), `inactive` removes."""
+        """`POST .../tags`: `active` adds (creating the tag, a static segment, if new); `inactive` removes."""
         member = self.get(audience, ref)
         items = list(body["tags"])
-        self._check_tag_names([(f"tags.item:{i}.name", str(t["name"])) for i, t in enumerate(items)])
+        names = [(f"tags.item:{i}.name", str(t["name"])) for i, t in enumerate(items)]
+        check_tag_names(names, self.ctx.switches.tag_name_max_len)
         before = _fingerprint(member)
+        now = self.ctx.clock.now()
         for item in items:
-            name = str(item["name"]).strip()
+            name = str(item["name"])
             if item["status"] == "active":
-                self._add_tags(audience, member, [name], replace=False)
+                audience.tag(member, audience.segment_for(name, now), now)
             else:
-                member.tags.pop(name.lower(), None)
+                segment = audience.segment_named(name)
+                if segment is not None:
+                    audience.untag(member, segment, now)
         if _fingerprint(member) != before:
-            member.last_changed = self.ctx.clock.now()
+            member.last_changed = now
 
     # --- batch subscribe -------------------------------------------------------------------------------
 
@@ -322,7 +326,7 @@ class MemberWrites:
             for i, item in enumerate(members)
             for j, name in enumerate(item.get("tags") or [])
         ]
-        self._check_tag_names(tag_names)
+        check_tag_names(tag_names, self.ctx.switches.tag_name_max_len)
         result = BatchResult()
         seen: set[str] = set()
         for item in members:

@@ -1,4 +1,8 @@
-"""The simulator's state: audiences, their merge fields, members, tags and tombstones (reference §9.3)."""
+"""The simulator's state: audiences, their merge fields, members, segments and tombstones (reference §9.3).
+
+Tags ARE static segments in Mailchimp: one id space, one name per list. So a member stores only the ids of the
+segments it belongs to (with the date it was added); names live on the segment, and a rename shows everywhere.
+"""
 
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,10 +42,13 @@ class MergeField:
 
 
 @dataclass
-class MemberTag:
-    tag_id: int
+class Segment:
+    """A static segment of one audience, which the web app and the member endpoints call a tag."""
+
+    id: int
     name: str
-    date_added: datetime
+    created_at: datetime
+    updated_at: datetime
 
 
 @dataclass
@@ -61,7 +68,7 @@ class Member:
     unsubscribed_at: datetime | None = None
     merge_fields: dict[str, Any] = field(default_factory=dict)
     interests: dict[str, bool] = field(default_factory=dict)
-    tags: dict[str, MemberTag] = field(default_factory=dict)
+    tags: dict[int, datetime] = field(default_factory=dict)  # segment id -> date added, in the order added
     vip: bool = False
     language: str = ""
     email_type: str = "html"
@@ -93,9 +100,10 @@ class AudienceList:
     merge_fields: dict[int, MergeField] = field(default_factory=dict)
     members: dict[str, Member] = field(default_factory=dict)
     tombstones: set[str] = field(default_factory=set)
-    tag_ids: dict[str, tuple[int, str]] = field(default_factory=dict)
+    segments: dict[int, Segment] = field(default_factory=dict)
+    segment_ids_by_name: dict[str, int] = field(default_factory=dict)  # lower-cased name -> segment id
     next_merge_id: int = 1
-    next_tag_id: int = 1
+    next_segment_id: int = 1
     next_seq: int = 1
 
     def merge_field_by_tag(self, tag: str) -> MergeField | None:
@@ -110,10 +118,46 @@ class AudienceList:
             return member
         return next((m for m in self.members.values() if m.contact_id == ref), None)
 
-    def tag_for(self, name: str) -> tuple[int, str]:
-        """The list-wide tag id and canonical spelling for a tag name (tags match case-insensitively)."""
-        key = name.lower()
-        if key not in self.tag_ids:
-            self.tag_ids[key] = (self.next_tag_id, name)
-            self.next_tag_id += 1
-        return self.tag_ids[key]
+    def segment_named(self, name: str) -> Segment | None:
+        """The segment with this name; names match case-insensitively and ignoring outer blanks."""
+        segment_id = self.segment_ids_by_name.get(name.strip().lower())
+        return None if segment_id is None else self.segments[segment_id]
+
+    def segment_for(self, name: str, now: datetime) -> Segment:
+        """The segment (tag) with this name, created on first use as tagging a member does in Mailchimp."""
+        return self.segment_named(name) or self.add_segment(name, now)
+
+    def add_segment(self, name: str, now: datetime) -> Segment:
+        segment = Segment(self.next_segment_id, name.strip(), now, now)
+        self.segments[segment.id] = segment
+        self.segment_ids_by_name[segment.name.lower()] = segment.id
+        self.next_segment_id += 1
+        return segment
+
+    def rename_segment(self, segment: Segment, name: str) -> None:
+        del self.segment_ids_by_name[segment.name.lower()]
+        segment.name = name.strip()
+        self.segment_ids_by_name[segment.name.lower()] = segment.id
+
+    def remove_segment(self, segment: Segment) -> None:
+        """Forget the segment; members still holding its id must be untagged by the caller."""
+        del self.segments[segment.id]
+        del self.segment_ids_by_name[segment.name.lower()]
+
+    def tag(self, member: Member, segment: Segment, now: datetime) -> bool:
+        """Put the member in the segment (give it the tag); False if it already was."""
+        if segment.id in member.tags:
+            return False
+        member.tags[segment.id] = now
+        segment.updated_at = now
+        return True
+
+    def untag(self, member: Member, segment: Segment, now: datetime) -> bool:
+        """Take the member out of the segment (remove the tag); False if it was not in it."""
+        if member.tags.pop(segment.id, None) is None:
+            return False
+        segment.updated_at = now
+        return True
+
+    def tag_names(self, member: Member) -> list[str]:
+        return [self.segments[segment_id].name for segment_id in member.tags]

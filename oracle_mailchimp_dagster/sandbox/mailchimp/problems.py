@@ -209,6 +209,37 @@ def email_change_not_allowed(status: str) -> MailchimpProblem:
     )
 
 
+def segment_name_taken() -> MailchimpProblem:
+    """Wording [unconfirmed]: the web app's words for a duplicate tag; the API's text is not on record."""
+    return invalid_resource("Sorry, that tag already exists.")
+
+
+def segment_needs_emails_or_conditions() -> MailchimpProblem:
+    """A create with neither `static_segment` nor `options` [obs MailChimp.Net#160]."""
+    return invalid_resource('Must provide either an "options" field or a "static_segment" field')
+
+
+def segment_emails_with_conditions() -> MailchimpProblem:
+    """The spec: `static_segment` "cannot be provided with the `options` field" (wording [unconfirmed])."""
+    return invalid_resource('The "static_segment" field cannot be provided with the "options" field.')
+
+
+def saved_segments_unsupported() -> MailchimpProblem:
+    """Not Mailchimp's answer but the sandbox's honest limit: it simulates static segments (tags) only."""
+    return invalid_resource(
+        "The Mailchimp sandbox simulates static segments (tags) only; saved segments with conditions "
+        "(options) are not supported."
+    )
+
+
+def segment_batch_too_large(limit: int) -> MailchimpProblem:
+    """[obs hitobito#1819]."""
+    return invalid_resource(
+        "Maximum allowed member items exceeded, please provide at most "
+        f"{limit} items in members_to_add field or members_to_remove field"
+    )
+
+
 def internal_error() -> MailchimpProblem:
     return MailchimpProblem(
         500,

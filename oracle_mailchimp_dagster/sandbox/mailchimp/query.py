@@ -1,16 +1,20 @@
-"""Query parameters of collection reads: paging, and the member filters and sorts of §3.8."""
+"""Query parameters of collection reads: paging, typed parameters, member and segment filters (§3.8)."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from oracle_mailchimp_dagster.sandbox.mailchimp import problems
 from oracle_mailchimp_dagster.sandbox.mailchimp.clock import parse_iso
-from oracle_mailchimp_dagster.sandbox.mailchimp.models import ALL_STATUSES, Member
+from oracle_mailchimp_dagster.sandbox.mailchimp.models import ALL_STATUSES, Member, Segment
 from oracle_mailchimp_dagster.sandbox.mailchimp.problems import FieldError
 
 MAX_COUNT = 1000
 SORT_FIELDS = ("timestamp_opt", "timestamp_signup", "last_changed")
+SEGMENT_TYPES = ("saved", "static", "fuzzy")
+
+T = TypeVar("T")
 
 
 def _integer(params: Mapping[str, str], name: str, default: int) -> int:
@@ -33,8 +37,8 @@ class Page:
     count: int
     offset: int
 
-    def slice(self, items: list[Member]) -> list[Member]:
-        return items[self.offset : self.offset + self.count]
+    def slice(self, items: Sequence[T]) -> list[T]:
+        return list(items[self.offset : self.offset + self.count])
 
 
 def page(params: Mapping[str, str]) -> Page:
@@ -42,7 +46,7 @@ def page(params: Mapping[str, str]) -> Page:
     return Page(min(_integer(params, "count", 10), MAX_COUNT), _integer(params, "offset", 0))
 
 
-def _enum(params: Mapping[str, str], name: str, accepted: Iterable[str]) -> str | None:
+def enum_param(params: Mapping[str, str], name: str, accepted: Iterable[str]) -> str | None:
     value = params.get(name)
     if value is None or value == "":
         return None
@@ -53,7 +57,7 @@ def _enum(params: Mapping[str, str], name: str, accepted: Iterable[str]) -> str 
     return value
 
 
-def _moment(params: Mapping[str, str], name: str) -> datetime | None:
+def moment_param(params: Mapping[str, str], name: str) -> datetime | None:
     raw = params.get(name)
     if raw is None or raw == "":
         return None
@@ -70,7 +74,7 @@ def _timestamp(text: str) -> datetime | None:
         return None
 
 
-def _boolean(params: Mapping[str, str], name: str) -> bool:
+def bool_param(params: Mapping[str, str], name: str) -> bool:
     return params.get(name, "").lower() in ("true", "1")
 
 
@@ -78,17 +82,17 @@ def select_members(
     members: Iterable[Member], params: Mapping[str, str], *, include_archived: bool, since_inclusive: bool
 ) -> list[Member]:
     """The members a `GET /lists/{id}/members` query matches, sorted as asked (default: oldest first)."""
-    status = _enum(params, "status", ALL_STATUSES)
-    sort_field = _enum(params, "sort_field", SORT_FIELDS)
-    sort_dir = _enum(params, "sort_dir", ("ASC", "DESC")) or "ASC"
+    status = enum_param(params, "status", ALL_STATUSES)
+    sort_field = enum_param(params, "sort_field", SORT_FIELDS)
+    sort_dir = enum_param(params, "sort_dir", ("ASC", "DESC")) or "ASC"
     email_type = params.get("email_type") or None
     unique_email_id = params.get("unique_email_id") or None
-    vip_only = _boolean(params, "vip_only")
-    since_changed = _moment(params, "since_last_changed")
-    before_changed = _moment(params, "before_last_changed")
-    since_opt = _moment(params, "since_timestamp_opt")
-    before_opt = _moment(params, "before_timestamp_opt")
-    unsubscribed_since = _moment(params, "unsubscribed_since") if status == "unsubscribed" else None
+    vip_only = bool_param(params, "vip_only")
+    since_changed = moment_param(params, "since_last_changed")
+    before_changed = moment_param(params, "before_last_changed")
+    since_opt = moment_param(params, "since_timestamp_opt")
+    before_opt = moment_param(params, "before_timestamp_opt")
+    unsubscribed_since = moment_param(params, "unsubscribed_since") if status == "unsubscribed" else None
 
     def after(moment: datetime | None, bound: datetime) -> bool:
         if moment is None:
@@ -132,3 +136,27 @@ def select_members(
 
     selected.sort(key=key, reverse=sort_dir == "DESC")
     return selected
+
+
+def select_segments(
+    segments: Iterable[Segment], params: Mapping[str, str], *, since_inclusive: bool
+) -> list[Segment]:
+    """The segments a `GET /lists/{id}/segments` query matches, oldest first (all simulated are static)."""
+    kind = enum_param(params, "type", SEGMENT_TYPES)
+    bounds = [
+        (moment_param(params, f"since_{name}"), moment_param(params, f"before_{name}"), name)
+        for name in ("created_at", "updated_at")
+    ]
+
+    def matches(segment: Segment) -> bool:
+        for since, before, name in bounds:
+            moment: datetime = getattr(segment, name)
+            if since is not None and not (moment >= since if since_inclusive else moment > since):
+                return False
+            if before is not None and not moment < before:
+                return False
+        return True
+
+    if kind not in (None, "static"):
+        return []
+    return sorted((s for s in segments if matches(s)), key=lambda s: s.id)

@@ -212,3 +212,20 @@ LIST_CREATE: Schema = {
 }
 # The 3.0.55 spec marks the same fields required on PATCH as on POST; the simulator follows it.
 LIST_UPDATE: Schema = LIST_CREATE
+_EMAILS: Schema = {"type": "array", "items": _STRING}
+SEGMENT_CREATE: Schema = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {"name": _STRING, "static_segment": _EMAILS, "options": {"type": "object"}},
+}
+# As for lists, the 3.0.55 spec requires `name` on PATCH too; the simulator follows it.
+SEGMENT_UPDATE: Schema = SEGMENT_CREATE
+SEGMENT_BATCH: Schema = {
+    "type": "object",
+    "properties": {"members_to_add": _EMAILS, "members_to_remove": _EMAILS},
+}
+SEGMENT_MEMBER: Schema = {
+    "type": "object",
+    "required": ["email_address"],
+    "properties": {"email_address": _STRING},
+}

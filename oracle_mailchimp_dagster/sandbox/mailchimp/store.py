@@ -19,6 +19,7 @@ from oracle_mailchimp_dagster.sandbox.mailchimp.ids import IdSource
 from oracle_mailchimp_dagster.sandbox.mailchimp.members import MemberWrites, WriteContext
 from oracle_mailchimp_dagster.sandbox.mailchimp.models import DEFAULT_OPTIONS, AudienceList, MergeField
 from oracle_mailchimp_dagster.sandbox.mailchimp.problems import FieldError
+from oracle_mailchimp_dagster.sandbox.mailchimp.segments import SegmentWrites
 
 DEFAULT_LIST_SETTINGS: dict[str, Any] = {
     "contact": {
@@ -75,6 +76,7 @@ class MailchimpState:
             self.oauth_tokens: set[str] = set(config.oauth_tokens)
             self.lists: dict[str, AudienceList] = {}
             self.writes = MemberWrites(WriteContext(self.clock, self.switches, self.ids))
+            self.segments = SegmentWrites(self.writes.ctx)
             self.create_list(config.list_id, config.list_name, {}, config.default_merge_fields())
 
     @contextmanager

@@ -1,9 +1,9 @@
-"""JSON renderings of the simulator's state in the shapes the Marketing API returns (§3.2, §5.2)."""
+"""JSON renderings of the simulator's state in the shapes the Marketing API returns (§3.2, §3.7, §5.2)."""
 
 from typing import Any
 
 from oracle_mailchimp_dagster.sandbox.mailchimp.clock import iso
-from oracle_mailchimp_dagster.sandbox.mailchimp.models import AudienceList, Member, MergeField
+from oracle_mailchimp_dagster.sandbox.mailchimp.models import AudienceList, Member, MergeField, Segment
 
 SCHEMA_BASE = "https://us21.api.mailchimp.com/schema/3.0"
 
@@ -52,7 +52,7 @@ def member_json(audience: AudienceList, member: Member, api_base: str) -> dict[s
         },
         "source": member.source,
         "tags_count": len(member.tags),
-        "tags": [{"id": t.tag_id, "name": t.name} for t in member.tags.values()],
+        "tags": [{"id": i, "name": audience.segments[i].name} for i in member.tags],
         "list_id": audience.id,
         "_links": [
             link("self", href, "GET", "Lists/Members/Response.json"),
@@ -64,15 +64,42 @@ def member_json(audience: AudienceList, member: Member, api_base: str) -> dict[s
     }
 
 
-def member_tags_json(member: Member, api_base: str, list_id: str, count: int, offset: int) -> dict[str, Any]:
-    tags = list(member.tags.values())
+def member_tags_json(
+    audience: AudienceList, member: Member, api_base: str, count: int, offset: int
+) -> dict[str, Any]:
+    tags = list(member.tags.items())
     return {
         "tags": [
-            {"id": t.tag_id, "name": t.name, "date_added": iso(t.date_added)}
-            for t in tags[offset : offset + count]
+            {"id": i, "name": audience.segments[i].name, "date_added": iso(added)}
+            for i, added in tags[offset : offset + count]
         ],
         "total_items": len(tags),
-        "_links": [link("self", f"{api_base}/lists/{list_id}/members/{member.id}/tags")],
+        "_links": [link("self", f"{api_base}/lists/{audience.id}/members/{member.id}/tags")],
+    }
+
+
+def segment_json(
+    audience: AudienceList, segment: Segment, member_count: int, api_base: str
+) -> dict[str, Any]:
+    """A static segment; `options` (the conditions of a saved segment) is left out, as for tags."""
+    href = f"{api_base}/lists/{audience.id}/segments/{segment.id}"
+    return {
+        "id": segment.id,
+        "name": segment.name,
+        "member_count": member_count,
+        "type": "static",
+        "created_at": iso(segment.created_at),
+        "updated_at": iso(segment.updated_at),
+        "list_id": audience.id,
+        "_links": [
+            link("self", href, "GET", "Lists/Segments/Instance.json"),
+            link(
+                "parent", f"{api_base}/lists/{audience.id}/segments", "GET", "Lists/Segments/Collection.json"
+            ),
+            link("delete", href, "DELETE"),
+            link("update", href, "PATCH"),
+            link("members", f"{href}/members", "GET", "Lists/Segments/Members/Collection.json"),
+        ],
     }
 
 
@@ -157,6 +184,7 @@ def list_json(audience: AudienceList, api_base: str) -> dict[str, Any]:
             link("delete", href, "DELETE"),
             link("members", f"{href}/members"),
             link("merge-fields", f"{href}/merge-fields"),
+            link("segments", f"{href}/segments"),
         ],
     }
 
