@@ -1,0 +1,193 @@
+"""Carry out a plan against Mailchimp: batched upserts, single-member changes, then tags.
+
+Every planned action gets exactly one RecordOutcome. Configuration errors (auth, wrong list) raise
+and stop the run before anything is settled, so the mark stays where it was.
+"""
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+
+from oracle_mailchimp_dagster.mailchimp import (
+    ErrorKind,
+    MailchimpClient,
+    MailchimpError,
+    MemberChanges,
+    MemberPayload,
+)
+from oracle_mailchimp_dagster.pipeline.failures import failed
+from oracle_mailchimp_dagster.pipeline.tags import TagChange, apply_tag_changes
+from oracle_mailchimp_dagster.sync.model import Action, PlannedAction
+from oracle_mailchimp_dagster.sync.outcomes import Outcome, RecordOutcome, done, not_sent
+from oracle_mailchimp_dagster.sync.rules import InactiveAction, SyncPolicy
+
+_SINGLE = frozenset({Action.EMAIL_CHANGE, Action.UNSUBSCRIBE, Action.ARCHIVE, Action.DELETE})
+
+
+@dataclass(frozen=True)
+class _Gone:
+    """A removal whose member no longer exists: nothing left to remove."""
+
+    detail: str
+
+
+class PlanExecutor:
+    """Executes one tenant's plan with one client (whose per-key limit bounds all concurrency)."""
+
+    def __init__(self, client: MailchimpClient, list_id: str, policy: SyncPolicy) -> None:
+        self.client = client
+        self.list_id = list_id
+        self.policy = policy
+        self.workers = client.options.concurrency
+
+    def run(self, actions: Sequence[PlannedAction]) -> list[RecordOutcome]:
+        outcomes: dict[int, RecordOutcome] = {}
+        upserts: list[int] = []
+        singles: list[int] = []
+        for index, action in enumerate(actions):
+            if action.action is Action.UPSERT:
+                upserts.append(index)
+            elif action.action in _SINGLE:
+                singles.append(index)
+            elif action.action is Action.RETAG:
+                outcomes[index] = done(action)
+            else:
+                outcomes[index] = not_sent(action)
+        outcomes.update(self._upsert(actions, upserts))
+        outcomes.update(self._parallel(self._single, [(i, actions[i]) for i in singles]))
+        releases = [(i, outcomes[i]) for i in upserts if outcomes[i].succeeded and actions[i].release_email]
+        outcomes.update(self._parallel(self._release, releases))
+        outcomes.update(self._tags(outcomes))
+        return [outcomes[i] for i in range(len(actions))]
+
+    # ---- upserts ------------------------------------------------------------------------------
+
+    def _payload(self, action: PlannedAction) -> MemberPayload:
+        assert action.email is not None and action.status_if_new is not None
+        return MemberPayload(
+            email_address=action.email,
+            status_if_new=action.status_if_new,
+            merge_fields=action.merge_fields,
+        )
+
+    def _upsert(self, actions: Sequence[PlannedAction], indexes: list[int]) -> dict[int, RecordOutcome]:
+        by_email = {(actions[i].email or "").lower(): i for i in indexes}
+        payloads = (self._payload(actions[i]) for i in indexes)
+        results: dict[int, RecordOutcome] = {}
+        for batch in self.client.upsert_many(self.list_id, payloads):
+            for member in batch:
+                index = by_email[member.email_address.lower()]
+                action = actions[index]
+                if member.ok:
+                    results[index] = done(action, member.result == "created", member.status)
+                else:
+                    assert member.problem is not None
+                    results[index] = failed(action, member.problem)
+        return results
+
+    # ---- single-member changes ----------------------------------------------------------------
+
+    def _parallel(
+        self, work: Callable[[int, object], RecordOutcome], items: Iterable[tuple[int, object]]
+    ) -> dict[int, RecordOutcome]:
+        items = list(items)
+        if not items:
+            return {}
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="mailchimp-member") as pool:
+            futures = {index: pool.submit(work, index, item) for index, item in items}
+            return {index: future.result() for index, future in futures.items()}
+
+    def _single(self, index: int, item: object) -> RecordOutcome:
+        assert isinstance(item, PlannedAction)
+        try:
+            if item.action is Action.EMAIL_CHANGE:
+                return self._change_email(item)
+            gone = self._remove(item.action, item.email or "")
+        except MailchimpError as exc:
+            if exc.kind is ErrorKind.CONFIGURATION:
+                raise
+            return failed(item, exc.problem)
+        outcome = done(item)
+        if isinstance(gone, _Gone):
+            return RecordOutcome(item, Outcome.SKIPPED, detail=gone.detail)
+        return outcome
+
+    def _remove(self, action: Action, email: str) -> _Gone | None:
+        """Unsubscribe, archive or delete one address; a member already gone is not a failure."""
+        try:
+            if action is Action.UNSUBSCRIBE:
+                self.client.update_member(self.list_id, email, MemberChanges(status="unsubscribed"))
+            elif action is Action.ARCHIVE:
+                self.client.archive_member(self.list_id, email)
+            elif action is Action.DELETE:
+                self.client.delete_member_permanently(self.list_id, email)
+        except MailchimpError as exc:
+            if exc.kind is ErrorKind.NOT_FOUND:
+                return _Gone(f"{email} is no longer in the audience")
+            raise
+        return None
+
+    def _change_email(self, action: PlannedAction) -> RecordOutcome:
+        """PATCH the old member's address (and fields). If the new address is taken, or the old
+        member is gone (a rerun after a crash), upsert the new address instead."""
+        assert action.previous_email is not None and action.email is not None
+        changes = MemberChanges(email_address=action.email, merge_fields=action.merge_fields)
+        try:
+            member = self.client.update_member(self.list_id, action.previous_email, changes)
+            return done(action, member_status=member.status)
+        except MailchimpError as exc:
+            if exc.kind not in (ErrorKind.CONFLICT, ErrorKind.NOT_FOUND):
+                raise
+            fallback = exc
+        member = self.client.put_member(self.list_id, self._payload(action))
+        detail = f"email change fell back to an upsert of {action.email}: {fallback.problem.detail}"
+        if fallback.kind is ErrorKind.CONFLICT:
+            released = self._release_address(action.previous_email)
+            detail += f"; old address {action.previous_email}: {released}"
+        return RecordOutcome(action, Outcome.UPDATED, member_status=member.status, detail=detail)
+
+    # ---- releasing an address no customer holds any more -----------------------------------------
+
+    def _release_address(self, email: str) -> str:
+        policy_action = self.policy.inactive_action
+        if policy_action is InactiveAction.NONE:
+            return "left as is (inactive action 'none')"
+        if policy_action is InactiveAction.TAG:
+            apply_tag_changes(self.client, self.list_id, {email: TagChange(add=(self.policy.inactive_tag,))})
+            return f"tagged {self.policy.inactive_tag}"
+        action = {
+            InactiveAction.UNSUBSCRIBE: Action.UNSUBSCRIBE,
+            InactiveAction.ARCHIVE: Action.ARCHIVE,
+            InactiveAction.DELETE: Action.DELETE,
+        }[policy_action]
+        gone = self._remove(action, email)
+        return gone.detail if gone else f"{policy_action.value} done"
+
+    def _release(self, index: int, item: object) -> RecordOutcome:
+        assert isinstance(item, RecordOutcome) and item.action.release_email
+        try:
+            result = self._release_address(item.action.release_email)
+        except MailchimpError as exc:
+            if exc.kind is ErrorKind.CONFIGURATION:
+                raise
+            return failed(item.action, exc.problem, f"releasing {item.action.release_email}")
+        detail = f"old address {item.action.release_email}: {result}"
+        return replace(item, detail=detail)
+
+    # ---- tags ---------------------------------------------------------------------------------
+
+    def _tags(self, outcomes: Mapping[int, RecordOutcome]) -> dict[int, RecordOutcome]:
+        changes: dict[str, TagChange] = {}
+        owners: dict[str, int] = {}
+        for index, outcome in outcomes.items():
+            action = outcome.action
+            if outcome.succeeded and action.email and (action.tags_add or action.tags_remove):
+                changes[action.email] = TagChange(
+                    tuple(sorted(action.tags_add)), tuple(sorted(action.tags_remove))
+                )
+                owners[action.email] = index
+        problems = apply_tag_changes(self.client, self.list_id, changes)
+        return {
+            owners[email]: failed(outcomes[owners[email]].action, problem, "tags")
+            for email, problem in problems.items()
+        }

@@ -1,0 +1,106 @@
+"""Step 4: settle a run in one transaction: ledger rows, member state, retry queue and the mark."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from oracle_mailchimp_dagster.store.records import (
+    HighWaterMark,
+    LedgerRecord,
+    RetryEntry,
+    RunCommit,
+)
+from oracle_mailchimp_dagster.store.records import MemberState as StoredMember
+from oracle_mailchimp_dagster.sync.model import MemberState
+from oracle_mailchimp_dagster.sync.outcomes import SETTLED, Outcome, RecordOutcome
+from oracle_mailchimp_dagster.sync.state import state_after_success
+
+RETRY_BASE = timedelta(minutes=5)
+RETRY_CAP = timedelta(hours=6)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff between runs: 5 min, 10, 20, ... capped at 6 h."""
+    return min(RETRY_BASE * 2 ** max(attempts - 1, 0), RETRY_CAP)
+
+
+def _stored(state: MemberState, now: datetime, run_id: str) -> StoredMember:
+    assert state.email is not None and state.subscriber_hash is not None
+    return StoredMember(
+        customer_key=state.customer_key,
+        email=state.email,
+        subscriber_hash=state.subscriber_hash,
+        payload_hash=state.payload_hash,
+        known_status=state.known_status,
+        managed_tags=tuple(sorted(state.managed_tags)),
+        last_synced_at=now,
+        last_run_id=run_id,
+        customer_active=state.active,
+    )
+
+
+def build_commit(
+    run_id: str,
+    outcomes: Sequence[RecordOutcome],
+    states: Mapping[str, MemberState],
+    retries: Mapping[str, RetryEntry],
+    *,
+    now: datetime,
+    max_attempts: int,
+    new_mark: HighWaterMark | None,
+) -> tuple[RunCommit, list[RecordOutcome]]:
+    """The run's commit, and the outcomes as recorded (retryable failures past the limit become
+    dead letters). Pure: `states` and `retries` are what the store held before the run."""
+    ledger: list[LedgerRecord] = []
+    members: list[StoredMember] = []
+    retry_upserts: list[RetryEntry] = []
+    retry_clears: list[str] = []
+    recorded: list[RecordOutcome] = []
+    for outcome in outcomes:
+        key = outcome.action.customer_key
+        previous = retries.get(key)
+        attempt = previous.attempts + 1 if previous else 1
+        if outcome.retryable:
+            dead = attempt >= max_attempts
+            retry_upserts.append(
+                RetryEntry(
+                    customer_key=key,
+                    attempts=attempt,
+                    next_attempt_at=now + retry_delay(attempt),
+                    last_error=outcome.detail or outcome.title,
+                    dead_letter=dead,
+                    first_failed_at=previous.first_failed_at if previous else now,
+                )
+            )
+            if dead:
+                outcome = replace(outcome, outcome=Outcome.DEAD_LETTER)
+        elif previous is not None:
+            retry_clears.append(key)
+        if outcome.outcome in SETTLED:
+            state = state_after_success(outcome.action, states.get(key), outcome.member_status)
+            if state is not None and state.email is not None:
+                members.append(_stored(state, now, run_id))
+        action = outcome.action
+        ledger.append(
+            LedgerRecord(
+                customer_key=key,
+                email=action.email,
+                action=action.action.value,
+                outcome=outcome.outcome.value,
+                http_status=outcome.http_status,
+                title=outcome.title,
+                detail=outcome.detail,
+                attempt=attempt,
+            )
+        )
+        recorded.append(outcome)
+    commit = RunCommit(
+        run_id=run_id,
+        finished_at=now,
+        ledger=ledger,
+        member_upserts=members,
+        retry_upserts=retry_upserts,
+        retry_clears=retry_clears,
+        new_mark=new_mark,
+    )
+    return commit, recorded
