@@ -277,16 +277,17 @@ class MailchimpClient:
         status: str | None = None,
         page_size: int = 1000,
     ) -> Iterator[MemberState]:
-        """Members whose `last_changed` is at or after `since` (oldest first), each id once.
+        """Members whose `last_changed` is at or after `since`, oldest first, each change once.
 
         Offset pages over a set that may change meanwhile: each page re-reads the tail of the
-        previous one (a tenth of a page) so a few members moving to the end between two requests
-        shift nothing out of sight; duplicates are dropped by id.
+        previous one (a tenth of a page), so members moving to the end between two requests shift
+        nothing out of sight. Re-read rows are dropped by (id, last_changed); a member that changed
+        again during the scan is yielded again with its newer state.
         """
         if not 1 <= page_size <= 1000:
             raise ValueError("page_size must be between 1 and 1000")
         overlap = page_size // 10
-        seen: set[str] = set()
+        seen: set[tuple[str, datetime | None]] = set()
         offset = 0
         while True:
             params: dict[str, Any] = {
@@ -303,8 +304,9 @@ class MailchimpClient:
             members = body.get("members") or []
             for entry in members:
                 member = MemberState.model_validate(entry)
-                if member.id not in seen:
-                    seen.add(member.id)
+                key = (member.id, member.last_changed)
+                if key not in seen:
+                    seen.add(key)
                     yield member
             if len(members) < page_size:
                 return

@@ -2,6 +2,7 @@
 
 import base64
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -175,8 +176,6 @@ def test_members_changed_since_pages_and_dedupes(
     ]
     assert all(o.result == "created" for o in outcomes)
     control(mailchimp_sandbox, "POST", f"/lists/{list_id}/members/m7@acme.io/unsubscribe")
-    from datetime import datetime
-
     since = datetime.fromisoformat(now)
     seen = list(client.iter_members_changed_since(list_id, since, page_size=40))
     assert len(seen) == len({m.id for m in seen}) == 250
@@ -234,3 +233,29 @@ def test_api_key_never_reaches_logs_errors_or_reprs(
         assert secret not in caplog.text
         assert secret not in str(error.value) and secret not in repr(error.value)
         assert secret not in repr(client) and secret not in repr(client.connection)
+
+
+def test_members_changing_during_the_scan_shift_nothing_out_of_sight(
+    mailchimp_sandbox: RunningMailchimpSandbox, mailchimp_client_factory: MailchimpClientFactory
+) -> None:
+    client, _ = mailchimp_client_factory(mailchimp_sandbox)
+    list_id = mailchimp_sandbox.config.list_id
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    seed(
+        mailchimp_sandbox,
+        *(
+            {"email_address": f"s{i}@acme.io", "last_changed": (start + timedelta(minutes=i)).isoformat()}
+            for i in range(100)
+        ),
+    )
+    scan = client.iter_members_changed_since(list_id, start, page_size=20)
+    seen = [next(scan) for _ in range(20)]
+    for email in ("s3@acme.io", "s11@acme.io"):  # already read: they move to the end of the order
+        control(mailchimp_sandbox, "POST", f"/lists/{list_id}/members/{email}/unsubscribe")
+    seen += list(scan)
+    assert {m.email_address for m in seen} == {f"s{i}@acme.io" for i in range(100)}
+    assert len({(m.id, m.last_changed) for m in seen}) == len(seen) == 102
+    assert sorted(m.email_address for m in seen if m.status == "unsubscribed") == [
+        "s11@acme.io",
+        "s3@acme.io",
+    ]
