@@ -63,7 +63,7 @@ class KeysetPager:
         self.cursor = after
         self.done = False
         self._next = _Next.FROM_CURSOR if after is not None else _Next.START
-        self._tie_threshold = max(1, page_size // 10)
+        self._tie_threshold = page_size // 10
 
     def next_q(self) -> str | None:
         """The `q` for the next page (None: no filter at all)."""
@@ -102,6 +102,9 @@ class KeysetPager:
             self._next = _Next.FROM_CURSOR
             return result
         assert self.cursor is not None
+        # Re-reading from the cursor's timestamp costs the rows already seen there; when they are many
+        # (or are the whole page, which would never progress), ask for the rest of that timestamp exactly.
         ties_on_page = sum(1 for row in rows if row.last_update_date == self.cursor.last_update_date)
-        self._next = _Next.TIES if ties_on_page > self._tie_threshold else _Next.FROM_CURSOR
+        crowded = ties_on_page > self._tie_threshold or not new_rows
+        self._next = _Next.TIES if crowded else _Next.FROM_CURSOR
         return result
