@@ -79,6 +79,11 @@ def load_states(
     return {key: to_sync_state(member) for key, member in stored.items()}
 
 
+def load_states_by_keys(store: SyncStore, tenant_id: str, keys: Iterable[str]) -> dict[str, MemberState]:
+    """Last synced state of exactly these customers."""
+    return {key: to_sync_state(member) for key, member in store.members.by_keys(tenant_id, keys).items()}
+
+
 @dataclass(frozen=True)
 class MemberPlan:
     """The member frame: one planned action per customer, and what the results step needs."""

@@ -1,0 +1,207 @@
+"""The three tenant-partitioned assets: Oracle extract -> member frame -> Mailchimp results."""
+
+import time
+from collections import Counter
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from oracle_mailchimp_dagster.defs.metadata import counts, failure_sample, mark_text, md_table
+from oracle_mailchimp_dagster.defs.partitions import tenant_partitions
+from oracle_mailchimp_dagster.defs.resources import AppDatabase, FusionResource, MailchimpResource
+from oracle_mailchimp_dagster.defs.run_config import ExtractConfig, ResultsConfig
+from oracle_mailchimp_dagster.pipeline.crash import crash_point
+from oracle_mailchimp_dagster.pipeline.execute import PlanExecutor
+from oracle_mailchimp_dagster.pipeline.extract import CustomerExtract, extract_customers
+from oracle_mailchimp_dagster.pipeline.plan import MemberPlan, build_plan, load_states_by_keys
+from oracle_mailchimp_dagster.pipeline.selection import resolve_selection
+from oracle_mailchimp_dagster.pipeline.settle import build_commit
+from oracle_mailchimp_dagster.sync.model import Action
+from oracle_mailchimp_dagster.sync.outcomes import FAILED, Outcome, not_sent
+
+GROUP = "oracle_to_mailchimp"
+ACTIONS = [a.value for a in Action]
+OUTCOMES = [o.value for o in Outcome]
+FAILED_RATE_LIMIT = 0.05
+INVALID_RATE_LIMIT = 0.10
+
+
+@dg.asset(
+    partitions_def=tenant_partitions,
+    group_name=GROUP,
+    kinds={"oracle", "pandas"},
+    description="Customers Oracle Fusion created, changed or inactivated since the high-water mark "
+    "(or the replay selection), plus records parked for retry.",
+)
+def fusion_customers(
+    context: dg.AssetExecutionContext, config: ExtractConfig, app_db: AppDatabase, fusion: FusionResource
+) -> dg.MaterializeResult:
+    tenant_id = context.partition_key
+    registry, store = app_db.registry(), app_db.sync_store()
+    tenant = registry.get(tenant_id)
+    selection = resolve_selection(**config.model_dump(), store=store, tenant_id=tenant_id)
+    now = datetime.now(UTC)
+    due = [entry.customer_key for entry in store.retries.due(tenant_id, now)]
+    started = time.monotonic()
+    with fusion.client(tenant, registry) as client:
+        extract = extract_customers(
+            client,
+            selection.mode,
+            mark=store.marks.get(tenant_id),
+            since=selection.since,
+            until=selection.until,
+            keys=selection.keys,
+            retry_keys=due,
+            now=now,
+        )
+        calls = client.stats.snapshot()
+    duration = time.monotonic() - started
+    return dg.MaterializeResult(
+        value=extract,
+        metadata={
+            "mode": extract.mode.value,
+            "window_start": extract.window_start.isoformat() if extract.window_start else "beginning",
+            "window_end": extract.window_end.isoformat() if extract.window_end else "",
+            "mark_before": mark_text(extract.mark_before),
+            "rows": len(extract.records),
+            "retries_due": len(extract.retry_keys),
+            "pages": int(extract.stats.get("pages", 0) + calls.get("pages", 0)),
+            "http_calls": int(calls.get("requests", 0)),
+            "token_fetches": int(calls.get("token_fetches", 0)),
+            "duration_s": round(duration, 3),
+        },
+    )
+
+
+@dg.asset(
+    partitions_def=tenant_partitions,
+    group_name=GROUP,
+    kinds={"pandas"},
+    description="One planned action per customer (upsert, email change, unsubscribe, archive, delete, "
+    "retag, skip, reject) with its reason; checked against the audience before any write.",
+    check_specs=[dg.AssetCheckSpec("invalid_record_rate", asset="mailchimp_members")],
+)
+def mailchimp_members(
+    context: dg.AssetExecutionContext,
+    fusion_customers: CustomerExtract,
+    app_db: AppDatabase,
+    mailchimp: MailchimpResource,
+) -> dg.MaterializeResult:
+    tenant_id = context.partition_key
+    registry, store = app_db.registry(), app_db.sync_store()
+    tenant = registry.get(tenant_id)
+    with mailchimp.client(tenant, registry) as client:
+        merge_fields = client.get_merge_fields(tenant.mailchimp.list_id)
+    plan = build_plan(fusion_customers, tenant, merge_fields, store)
+    total = len(plan.actions)
+    invalid = plan.counts.get(Action.REJECT_INVALID.value, 0)
+    rate = invalid / total if total else 0.0
+    preview = plan.actions.head(20)
+    return dg.MaterializeResult(
+        value=plan,
+        metadata={
+            "records": total,
+            **counts("action_", plan.counts, ACTIONS),
+            "removals": plan.counts.get("removals", 0),
+            "managed_members": plan.managed_members,
+            "invalid_by_reason": dg.MetadataValue.json(plan.invalid_by_reason),
+            "preview": md_table(
+                ["customer", "action", "reason", "email"],
+                preview[["customer_key", "action", "reason", "email"]].itertuples(index=False),
+            ),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="invalid_record_rate",
+                passed=rate <= INVALID_RATE_LIMIT,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"invalid_records": invalid, "rate": round(rate, 4), "limit": INVALID_RATE_LIMIT},
+            )
+        ],
+    )
+
+
+@dg.asset(
+    partitions_def=tenant_partitions,
+    group_name=GROUP,
+    kinds={"mailchimp"},
+    description="Executes the plan against Mailchimp and settles the run: one ledger row per record, "
+    "member state, retry queue and the high-water mark, in one transaction.",
+    check_specs=[
+        dg.AssetCheckSpec("failed_record_rate", asset="mailchimp_sync_results"),
+        dg.AssetCheckSpec("dead_letters_waiting", asset="mailchimp_sync_results"),
+    ],
+)
+def mailchimp_sync_results(
+    context: dg.AssetExecutionContext,
+    config: ResultsConfig,
+    mailchimp_members: MemberPlan,
+    app_db: AppDatabase,
+    mailchimp: MailchimpResource,
+) -> dg.MaterializeResult:
+    tenant_id = context.partition_key
+    run_id = context.run.run_id
+    registry, store = app_db.registry(), app_db.sync_store()
+    tenant = registry.get(tenant_id)
+    plan = mailchimp_members
+    actions = plan.planned()
+    started = time.monotonic()
+    mark_before = store.marks.get(tenant_id)
+    mark_after = mark_before
+    if config.dry_run:
+        outcomes = [not_sent(a, dry_run=True) for a in actions]
+    else:
+        keys = [a.customer_key for a in actions]
+        states = load_states_by_keys(store, tenant_id, keys)
+        retries = store.retries.entries(tenant_id, keys)
+        with mailchimp.client(tenant, registry) as client:
+            executed = PlanExecutor(client, tenant.mailchimp.list_id, tenant.policy).run(actions)
+        crash_point("before_commit")
+        commit, outcomes = build_commit(
+            run_id,
+            executed,
+            states,
+            retries,
+            now=datetime.now(UTC),
+            max_attempts=tenant.policy.retry_max_attempts,
+            new_mark=plan.mark_candidate if plan.advances_mark else None,
+        )
+        summary = store.commit_run(tenant_id, commit)
+        mark_before, mark_after = summary.mark_before, summary.mark_after
+    duration = time.monotonic() - started
+    by_outcome = Counter(o.outcome.value for o in outcomes)
+    failed = sum(by_outcome.get(o.value, 0) for o in FAILED)
+    total = len(outcomes)
+    rate = failed / total if total else 0.0
+    dead_letters = store.retries.dead_letter_count(tenant_id)
+    return dg.MaterializeResult(
+        value=outcomes,
+        metadata={
+            "dry_run": config.dry_run,
+            "records": total,
+            **counts("outcome_", by_outcome, OUTCOMES),
+            "failed": failed,
+            "duration_s": round(duration, 3),
+            "records_per_second": round(total / duration, 1) if duration > 0 else 0.0,
+            "mark_before": mark_text(mark_before),
+            "mark_after": mark_text(mark_after),
+            "dead_letters": dead_letters,
+            "ledger_run_id": run_id,
+            "ledger_query": f"oracle-mailchimp audit {tenant_id} --run {run_id}",
+            "failures_sample": failure_sample(outcomes),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="failed_record_rate",
+                passed=rate <= FAILED_RATE_LIMIT,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"failed_records": failed, "rate": round(rate, 4), "limit": FAILED_RATE_LIMIT},
+            ),
+            dg.AssetCheckResult(
+                check_name="dead_letters_waiting",
+                passed=dead_letters == 0,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"dead_letters": dead_letters},
+            ),
+        ],
+    )

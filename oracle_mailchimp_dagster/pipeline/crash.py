@@ -1,0 +1,18 @@
+"""Deliberate crash points for failure drills (set ORACLE_MAILCHIMP_CRASH_AT=<point>).
+
+A crash between the Mailchimp writes and the ledger commit must leave the mark where it was so the
+next run resends idempotently; the end-to-end tests and operators use this to prove it.
+"""
+
+import os
+
+ENV = "ORACLE_MAILCHIMP_CRASH_AT"
+
+
+class DeliberateCrash(RuntimeError):
+    """Raised at a crash point named in ORACLE_MAILCHIMP_CRASH_AT."""
+
+
+def crash_point(name: str) -> None:
+    if os.environ.get(ENV) == name:
+        raise DeliberateCrash(f"deliberate crash at '{name}' ({ENV} is set)")
