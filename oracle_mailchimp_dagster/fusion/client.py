@@ -26,6 +26,7 @@ from oracle_mailchimp_dagster.fusion.query import (
     CustomerCursor,
     changed_after_q,
     party_ids_q,
+    party_numbers_q,
 )
 from oracle_mailchimp_dagster.fusion.records import CUSTOMER_FIELDS, CustomerPage, FusionCustomer
 from oracle_mailchimp_dagster.fusion.settings import (
@@ -63,9 +64,10 @@ class CustomerExtraction:
     memory holds at most two pages whatever the window size.
     """
 
-    def __init__(self, client: "FusionClient", pager: KeysetPager) -> None:
+    def __init__(self, client: "FusionClient", pager: KeysetPager, resume: CustomerCursor | None) -> None:
         self._client = client
         self._pager = pager
+        self._resume = resume
         self._started = False
         self.stats = CallCounters()
         self.since = pager.since
@@ -73,8 +75,12 @@ class CustomerExtraction:
 
     @property
     def cursor(self) -> CustomerCursor | None:
-        """The last (LastUpdateDate, PartyId) read: where a later extraction may resume."""
-        return self._pager.cursor
+        """Where a later extraction may resume: the last (LastUpdateDate, PartyId) read, never before
+        the mark this one resumed from (a look-back re-read does not move it backwards)."""
+        seen = self._pager.cursor
+        if self._resume is None or seen is None:
+            return seen or self._resume
+        return max(seen, self._resume)
 
     def __iter__(self) -> Iterator[FusionCustomer]:
         if self._started:
@@ -182,12 +188,13 @@ class FusionClient:
             if value is not None and value.tzinfo is None:
                 raise ValueError(f"{name} must be timezone-aware")
         look_back = self.options.overlap if overlap is None else overlap
+        resume = after
         if after is not None and look_back > timedelta(0):
             since, after = after.last_update_date - look_back, None
         pager = KeysetPager(
             self.connection.framework_version, self.options.page_size, since=since, until=until, after=after
         )
-        return CustomerExtraction(self, pager)
+        return CustomerExtraction(self, pager, resume)
 
     def has_changes_after(self, after: datetime) -> bool:
         """The cheapest question a pod answers: is there any customer with LastUpdateDate > after?"""
@@ -207,20 +214,24 @@ class FusionClient:
             ) from None
 
     def fetch_customers(self, party_ids: Iterable[int]) -> Iterator[FusionCustomer]:
-        """Current state of the given customers (replays and retries); unknown ids are absent."""
+        """Current state of the given customers by PartyId (replays, retries); unknown ids are absent."""
         ids = sorted(set(party_ids))
         for start in range(0, len(ids), _LOOKUP_CHUNK):
             chunk = ids[start : start + _LOOKUP_CHUNK]
-            params = {
-                "q": party_ids_q(self.connection.framework_version, chunk),
-                "orderBy": "PartyId:asc",
-                "limit": len(chunk),
-                "onlyData": "true",
-                "fields": _FIELDS,
-            }
-            page = self._parse_page(self._get(params, (self.stats,)))
-            self.stats.add("pages")
-            yield from page.items
+            yield from self._lookup(party_ids_q(self.connection.framework_version, chunk), len(chunk))
+
+    def fetch_customers_by_numbers(self, party_numbers: Iterable[str]) -> Iterator[FusionCustomer]:
+        """Current state of the given customers by PartyNumber; unknown numbers are absent."""
+        numbers = sorted(set(party_numbers))
+        for start in range(0, len(numbers), _LOOKUP_CHUNK):
+            chunk = numbers[start : start + _LOOKUP_CHUNK]
+            yield from self._lookup(party_numbers_q(self.connection.framework_version, chunk), len(chunk))
+
+    def _lookup(self, q: str, size: int) -> list[FusionCustomer]:
+        params = {"q": q, "orderBy": "PartyId:asc", "limit": size, "onlyData": "true", "fields": _FIELDS}
+        page = self._parse_page(self._get(params, (self.stats,)))
+        self.stats.add("pages")
+        return page.items
 
     # ---- wire ---------------------------------------------------------------------------------
 

@@ -93,3 +93,16 @@ def party_ids_q(framework_version: int, party_ids: list[int]) -> str:
     if framework_version >= 2:
         return f"PartyId IN ({','.join(str(p) for p in party_ids)})"
     return "PartyId" + " or ".join(f"={p}" for p in party_ids)
+
+
+def _quoted(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def party_numbers_q(framework_version: int, party_numbers: list[str]) -> str:
+    """Exact-match lookup of several customers by PartyNumber (the key users see)."""
+    if not party_numbers:
+        raise ValueError("party_numbers must not be empty")
+    if framework_version >= 2:
+        return f"PartyNumber IN ({','.join(_quoted(n) for n in party_numbers)})"
+    return "PartyNumber" + " or ".join(f"={_quoted(n)}" for n in party_numbers)

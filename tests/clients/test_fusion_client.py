@@ -106,10 +106,11 @@ def test_overlap_rereads_the_look_back_window_for_late_commits(fusion_sandbox: R
             "LastUpdateDate": (mark.last_update_date - timedelta(minutes=2)).isoformat(),
         },
     )
-    strict = list(client.extract_customers(after=mark, overlap=timedelta(0)))
-    assert strict == []
-    looked_back = list(client.extract_customers(after=mark, overlap=timedelta(minutes=5)))
+    strict = client.extract_customers(after=mark, overlap=timedelta(0))
+    assert list(strict) == [] and strict.cursor == mark
+    looked_back = client.extract_customers(after=mark, overlap=timedelta(minutes=5))
     assert late["PartyId"] in {r.party_id for r in looked_back}
+    assert looked_back.cursor == mark, "re-reading the look-back window never moves the mark back"
     assert len(rows) == 200
 
 
@@ -246,3 +247,6 @@ def test_fetch_customers_by_party_id(fusion_sandbox: RunningFusionSandbox, frame
     found = list(client.fetch_customers([*wanted, 1, 2]))
     assert [c.party_id for c in found] == wanted
     assert client.stats.get("pages") == 1
+    numbers = {c.party_number: c.party_id for c in found[:30]}
+    by_number = list(client.fetch_customers_by_numbers([*numbers, "CDRM_NOPE"]))
+    assert sorted(c.party_id for c in by_number) == sorted(numbers.values())

@@ -11,6 +11,7 @@ from oracle_mailchimp_dagster.fusion.query import (
     after_cursor_q,
     changed_after_q,
     party_ids_q,
+    party_numbers_q,
     range_q,
     ties_q,
     timestamp_literal,
@@ -69,6 +70,8 @@ def test_ties_probe_and_lookup_queries() -> None:
     assert changed_after_q(2, T0) == "LastUpdateDate > '2025-01-05T17:02:41.507+00:00'"
     assert party_ids_q(1, [1, 2, 3]) == "PartyId=1 or =2 or =3"
     assert party_ids_q(2, [1, 2, 3]) == "PartyId IN (1,2,3)"
+    assert party_numbers_q(1, ["CDRM_1", "O'Neil"]) == "PartyNumber='CDRM_1' or ='O''Neil'"
+    assert party_numbers_q(2, ["CDRM_1", "CDRM_2"]) == "PartyNumber IN ('CDRM_1','CDRM_2')"
 
 
 def test_cursor_orders_by_timestamp_then_party_and_must_be_aware() -> None:
