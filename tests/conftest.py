@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.fusion",
     "tests.fixtures.mailchimp",
     "tests.fixtures.store",
+    "tests.fixtures.sync",
 ]

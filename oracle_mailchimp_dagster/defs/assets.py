@@ -1,6 +1,7 @@
 """The three tenant-partitioned assets: Oracle extract -> member frame -> Mailchimp results."""
 
 import time
+from typing import Any
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -17,7 +18,7 @@ from oracle_mailchimp_dagster.pipeline.plan import MemberPlan, build_plan, load_
 from oracle_mailchimp_dagster.pipeline.selection import resolve_selection
 from oracle_mailchimp_dagster.pipeline.settle import build_commit
 from oracle_mailchimp_dagster.sync.model import Action
-from oracle_mailchimp_dagster.sync.outcomes import FAILED, Outcome, not_sent
+from oracle_mailchimp_dagster.sync.outcomes import FAILED, Outcome, RecordOutcome, not_sent
 
 GROUP = "oracle_to_mailchimp"
 ACTIONS = [a.value for a in Action]
@@ -35,7 +36,7 @@ INVALID_RATE_LIMIT = 0.10
 )
 def fusion_customers(
     context: dg.AssetExecutionContext, config: ExtractConfig, app_db: AppDatabase, fusion: FusionResource
-) -> dg.MaterializeResult:
+) -> dg.MaterializeResult[CustomerExtract]:
     tenant_id = context.partition_key
     registry, store = app_db.registry(), app_db.sync_store()
     tenant = registry.get(tenant_id)
@@ -86,7 +87,7 @@ def mailchimp_members(
     fusion_customers: CustomerExtract,
     app_db: AppDatabase,
     mailchimp: MailchimpResource,
-) -> dg.MaterializeResult:
+):  # returns a MaterializeResult; annotating it makes Dagster expect a tuple of outputs
     tenant_id = context.partition_key
     registry, store = app_db.registry(), app_db.sync_store()
     tenant = registry.get(tenant_id)
@@ -138,7 +139,7 @@ def mailchimp_sync_results(
     mailchimp_members: MemberPlan,
     app_db: AppDatabase,
     mailchimp: MailchimpResource,
-) -> dg.MaterializeResult:
+):  # returns a MaterializeResult; annotating it makes Dagster expect a tuple of outputs
     tenant_id = context.partition_key
     run_id = context.run.run_id
     registry, store = app_db.registry(), app_db.sync_store()

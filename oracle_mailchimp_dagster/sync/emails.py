@@ -21,6 +21,9 @@ def email_problem(email: str | None) -> str | None:
     """Why this normalised address cannot be a member, or None when it can."""
     if email is None:
         return "no email address"
+    if not email.isascii():
+        # Mailchimp accepts only ASCII addresses (no internationalised mailboxes or domains).
+        return "email address has non-ASCII characters"
     if len(email) > 254 or not _EMAIL.match(email):
         return "malformed email address"
     local = email.split("@", 1)[0]

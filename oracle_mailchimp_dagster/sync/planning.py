@@ -99,10 +99,14 @@ class _Planner:
                 payloads[c.key] = map_customer(c.record, self.mapping, self.fields, self.policy)
             except InvalidRecord as exc:
                 planned[c.key] = self._reject(c, str(exc))
-        # Which active customers hold each address once this batch is applied.
+        # Which active customers hold each address once this batch is applied. A customer rejected
+        # in this batch keeps its earlier claim: its member is left as it was, so nothing removes it.
+        replaced = batch_keys - {
+            key for key, action in planned.items() if action.action is Action.REJECT_INVALID
+        }
         holders: dict[str, set[str]] = defaultdict(set)
         for state in self.states.values():
-            if state.customer_key not in batch_keys and state.active and state.subscriber_hash:
+            if state.customer_key not in replaced and state.active and state.subscriber_hash:
                 holders[state.subscriber_hash].add(state.customer_key)
         by_hash: dict[str, list[_Customer]] = defaultdict(list)
         for c in customers:

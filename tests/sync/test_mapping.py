@@ -62,6 +62,7 @@ def test_email_normalisation_and_hash_match_mailchimp() -> None:
         ("x@localhost", "malformed email address"),
         ("x..y@acme.io", "malformed email address"),
         (".x@acme.io", "malformed email address"),
+        ("müller@acme.io", "email address has non-ASCII characters"),
         ("ok.person+tag@sub.acme.io", None),
     ],
 )

@@ -184,3 +184,10 @@ def test_state_after_success_round_trip_is_idempotent() -> None:
     states = [s for a in actions if (s := state_after_success(a, None)) is not None]
     again = plan(records, states)
     assert {a.action for a in again} <= {Action.SKIP_UNCHANGED, Action.SKIP}
+
+
+def test_customer_rejected_now_keeps_its_claim_on_its_old_address() -> None:
+    one, two = customer(1, "shared@acme.io"), customer(2, "shared@acme.io")
+    actions = plan([{**one, "EmailAddress": "bad"}, {**two, "PartyStatus": "I"}], [synced(one), synced(two)])
+    assert [a.action for a in actions] == [Action.REJECT_INVALID, Action.SKIP]
+    assert "active customer CDRM_1" in actions[1].reason

@@ -1,0 +1,36 @@
+"""An initial sync through real Dagster leaves the audience exactly as Oracle says it should be."""
+
+from collections import Counter
+
+from tests.e2e.expected import expected_members
+from tests.fixtures.sync import SyncHarness
+
+
+def assert_audience_matches(harness: SyncHarness) -> None:
+    expected = expected_members(harness.customers())
+    members = {e: m for e, m in harness.members().items() if m["status"] != "archived"}
+    assert set(members) == set(expected)
+    for email, want in expected.items():
+        member = members[email]
+        assert member["merge_fields"].get("COMPANY", "") == want["company"][:255], email
+        assert set(member["tags"]) == want["tags"], email
+
+
+def test_initial_sync_builds_the_expected_audience(sync_harness: SyncHarness) -> None:
+    result = sync_harness.run()
+    assert result.success, result.all_events[-1]
+    assert_audience_matches(sync_harness)
+    members = sync_harness.members()
+    assert Counter(m["status"] for m in members.values()) == {"transactional": len(members)}
+
+    ledger = sync_harness.store.ledger.for_run("acme", result.run_id)
+    customers = sync_harness.customers()
+    assert len(ledger) == len(customers)  # one row per record
+    outcomes = Counter(e.outcome for e in ledger)
+    assert outcomes["created"] == len(members)
+    assert outcomes["rejected"] > 0 and outcomes["failed_invalid"] > 0
+    assert sync_harness.store.marks.get("acme") is not None
+
+    materialization = result.asset_materializations_for_node("mailchimp_sync_results")[0]
+    assert materialization.metadata["outcome_created"].value == len(members)
+    assert materialization.metadata["ledger_run_id"].value == result.run_id
