@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 import requests
 
+from oracle_mailchimp_dagster.http import Timeouts
 from oracle_mailchimp_dagster.mailchimp import ErrorKind, MailchimpRetryableError, MemberPayload
 from oracle_mailchimp_dagster.sandbox.mailchimp import RunningMailchimpSandbox
 from tests.clients.conftest import MailchimpClientFactory
@@ -106,3 +107,16 @@ def test_peak_in_flight_for_the_key_stays_within_ten_under_a_100k_member_load(
     assert 2 <= peak <= 8 <= 10, peaks
     assert stats["too_many_requests"] == 0
     assert clients[0].limiter.peak <= 8
+
+
+def test_a_request_that_times_out_is_retried(
+    mailchimp_sandbox: RunningMailchimpSandbox, mailchimp_client_factory: MailchimpClientFactory
+) -> None:
+    client, _ = mailchimp_client_factory(mailchimp_sandbox, timeouts=Timeouts(connect_s=2, read_s=0.3))
+    list_id = mailchimp_sandbox.config.list_id
+    add_faults(
+        mailchimp_sandbox, {"kind": "delay", "delay_ms": 1000, "times": 1, "path": f"^/3.0/lists/{list_id}$"}
+    )
+    outcomes = client.upsert_batch(list_id, members("t", 5))
+    assert {o.result for o in outcomes} <= {"created", "updated"} and len(outcomes) == 5
+    assert client.stats.get("retries") == 1
