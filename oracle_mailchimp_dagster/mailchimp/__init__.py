@@ -15,6 +15,7 @@ from oracle_mailchimp_dagster.mailchimp.errors import (
     MailchimpRetryableError,
     MailchimpUnexpectedError,
     classify,
+    email_change_refused_status,
 )
 from oracle_mailchimp_dagster.mailchimp.models import (
     AddressValue,
@@ -53,5 +54,6 @@ __all__ = [
     "MergeFieldSpec",
     "classify",
     "data_center",
+    "email_change_refused_status",
     "subscriber_hash",
 ]

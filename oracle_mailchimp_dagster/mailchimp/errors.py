@@ -5,6 +5,7 @@ and code) and returns an `ErrorKind`. Whole-request failures raise the exception
 batch members carry a `MailchimpProblem` in their outcome instead.
 """
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
@@ -168,3 +169,21 @@ def classify(
     if status == 400 and "invalid resource" in text:
         return ErrorKind.INVALID_DATA
     return ErrorKind.UNEXPECTED
+
+
+_EMAIL_CHANGE_REFUSED = re.compile(
+    r'status is "(?P<status>[a-z]+)\.?"\.?\s+'
+    r"You can only update email addresses for members with a status of",
+    re.IGNORECASE,
+)
+
+
+def email_change_refused_status(problem: MailchimpProblem) -> str | None:
+    """The member's status when Mailchimp refused to change its address because of it, else None.
+
+    Mailchimp changes addresses only of subscribed members; for the others it answers
+    `This member's status is "transactional." You can only update email addresses for members with
+    a status of "subscribed."`.
+    """
+    match = _EMAIL_CHANGE_REFUSED.search(problem.detail)
+    return match.group("status").lower() if match else None
