@@ -1,7 +1,6 @@
 """The three tenant-partitioned assets: Oracle extract -> member frame -> Mailchimp results."""
 
 import time
-from typing import Any
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -18,7 +17,7 @@ from oracle_mailchimp_dagster.pipeline.plan import MemberPlan, build_plan, load_
 from oracle_mailchimp_dagster.pipeline.selection import resolve_selection
 from oracle_mailchimp_dagster.pipeline.settle import build_commit
 from oracle_mailchimp_dagster.sync.model import Action
-from oracle_mailchimp_dagster.sync.outcomes import FAILED, Outcome, RecordOutcome, not_sent
+from oracle_mailchimp_dagster.sync.outcomes import FAILED, Outcome, not_sent
 
 GROUP = "oracle_to_mailchimp"
 ACTIONS = [a.value for a in Action]

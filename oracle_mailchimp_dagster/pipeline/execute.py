@@ -14,6 +14,7 @@ from oracle_mailchimp_dagster.mailchimp import (
     MailchimpError,
     MemberChanges,
     MemberPayload,
+    email_change_refused_status,
 )
 from oracle_mailchimp_dagster.pipeline.failures import failed
 from oracle_mailchimp_dagster.pipeline.tags import TagChange, apply_tag_changes
@@ -22,6 +23,8 @@ from oracle_mailchimp_dagster.sync.outcomes import Outcome, RecordOutcome, done,
 from oracle_mailchimp_dagster.sync.rules import InactiveAction, SyncPolicy
 
 _SINGLE = frozenset({Action.EMAIL_CHANGE, Action.UNSUBSCRIBE, Action.ARCHIVE, Action.DELETE})
+# The status a re-created member inherits from the old one (a cleaned address is not the new one).
+_INHERITED_STATUS = {"transactional": "transactional", "unsubscribed": "unsubscribed", "pending": "pending"}
 
 
 @dataclass(frozen=True)
@@ -62,11 +65,11 @@ class PlanExecutor:
 
     # ---- upserts ------------------------------------------------------------------------------
 
-    def _payload(self, action: PlannedAction) -> MemberPayload:
+    def _payload(self, action: PlannedAction, status_if_new: str | None = None) -> MemberPayload:
         assert action.email is not None and action.status_if_new is not None
         return MemberPayload(
             email_address=action.email,
-            status_if_new=action.status_if_new,
+            status_if_new=status_if_new or action.status_if_new,  # type: ignore[arg-type]
             merge_fields=action.merge_fields,
         )
 
@@ -128,23 +131,44 @@ class PlanExecutor:
         return None
 
     def _change_email(self, action: PlannedAction) -> RecordOutcome:
-        """PATCH the old member's address (and fields). If the new address is taken, or the old
-        member is gone (a rerun after a crash), upsert the new address instead."""
+        """Move the member to its new address: a PATCH of the old member when Mailchimp allows it.
+
+        Otherwise the new address is upserted (with every managed tag, since that member may be new):
+        - the new address is already a member: the old address is released by the inactive policy;
+        - the old member is gone (e.g. a rerun after a crash): nothing else to do;
+        - Mailchimp changes addresses of subscribed members only: the new member inherits the old
+          one's status (an unsubscribed contact stays unsubscribed), and the old one is archived
+          (a cleaned one cannot be, and stays as it is).
+        """
         assert action.previous_email is not None and action.email is not None
         changes = MemberChanges(email_address=action.email, merge_fields=action.merge_fields)
         try:
             member = self.client.update_member(self.list_id, action.previous_email, changes)
             return done(action, member_status=member.status)
         except MailchimpError as exc:
-            if exc.kind not in (ErrorKind.CONFLICT, ErrorKind.NOT_FOUND):
+            if exc.kind is ErrorKind.CONFIGURATION:
                 raise
-            fallback = exc
-        member = self.client.put_member(self.list_id, self._payload(action))
-        detail = f"email change fell back to an upsert of {action.email}: {fallback.problem.detail}"
-        if fallback.kind is ErrorKind.CONFLICT:
+            refused_status = email_change_refused_status(exc.problem)
+            if exc.kind not in (ErrorKind.CONFLICT, ErrorKind.NOT_FOUND) and refused_status is None:
+                raise
+            problem = exc.problem
+        moved = replace(action, tags_add=action.tags, tags_remove=frozenset())
+        status = _INHERITED_STATUS.get(refused_status or "", action.status_if_new)
+        member = self.client.put_member(self.list_id, self._payload(moved, status))
+        if problem.kind is ErrorKind.CONFLICT:
             released = self._release_address(action.previous_email)
-            detail += f"; old address {action.previous_email}: {released}"
-        return RecordOutcome(action, Outcome.UPDATED, member_status=member.status, detail=detail)
+            detail = f"{action.email} was already a member: updated it; {action.previous_email}: {released}"
+            return RecordOutcome(moved, Outcome.UPDATED, member_status=member.status, detail=detail)
+        if problem.kind is ErrorKind.NOT_FOUND:
+            detail = f"{action.previous_email} is no longer in the audience: upserted {action.email}"
+            return RecordOutcome(moved, Outcome.UPDATED, member_status=member.status, detail=detail)
+        detail = f"Mailchimp keeps the address of a {refused_status} member: re-created it as {action.email}"
+        if refused_status == "cleaned":
+            detail += f"; {action.previous_email} stays cleaned"
+        else:
+            gone = self._remove(Action.ARCHIVE, action.previous_email)
+            detail += f"; {action.previous_email} " + (gone.detail if gone else "archived")
+        return RecordOutcome(moved, Outcome.EMAIL_CHANGED, member_status=member.status, detail=detail)
 
     # ---- releasing an address no customer holds any more -----------------------------------------
 

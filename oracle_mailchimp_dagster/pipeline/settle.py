@@ -12,8 +12,8 @@ from oracle_mailchimp_dagster.store.records import (
 )
 from oracle_mailchimp_dagster.store.records import MemberState as StoredMember
 from oracle_mailchimp_dagster.sync.model import MemberState
-from oracle_mailchimp_dagster.sync.outcomes import SETTLED, Outcome, RecordOutcome
-from oracle_mailchimp_dagster.sync.state import state_after_success
+from oracle_mailchimp_dagster.sync.outcomes import REFUSED, SETTLED, Outcome, RecordOutcome
+from oracle_mailchimp_dagster.sync.state import state_after_refusal, state_after_success
 
 RETRY_BASE = timedelta(minutes=5)
 RETRY_CAP = timedelta(hours=6)
@@ -76,10 +76,13 @@ def build_commit(
                 outcome = replace(outcome, outcome=Outcome.DEAD_LETTER)
         elif previous is not None:
             retry_clears.append(key)
+        state: MemberState | None = None
         if outcome.outcome in SETTLED:
             state = state_after_success(outcome.action, states.get(key), outcome.member_status)
-            if state is not None and state.email is not None:
-                members.append(_stored(state, now, run_id))
+        elif outcome.outcome in REFUSED:
+            state = state_after_refusal(outcome.action, states.get(key))
+        if state is not None and state.email is not None and state != states.get(key):
+            members.append(_stored(state, now, run_id))
         action = outcome.action
         ledger.append(
             LedgerRecord(

@@ -40,6 +40,8 @@ SUCCEEDED = frozenset(
     }
 )
 SETTLED = SUCCEEDED | {Outcome.UNCHANGED, Outcome.SKIPPED}
+# Mailchimp refused the record for good: the same data would be refused again.
+REFUSED = frozenset({Outcome.FAILED_INVALID, Outcome.FAILED_COMPLIANCE})
 FAILED = frozenset(
     {
         Outcome.FAILED_INVALID,

@@ -18,8 +18,8 @@ from oracle_mailchimp_dagster.sync.model import (
     PlannedAction,
 )
 from oracle_mailchimp_dagster.sync.rules import FieldMapping, InactiveAction, SyncPolicy
+from oracle_mailchimp_dagster.sync.state import NO_MEMBER, REJECTED
 
-_GONE = frozenset({None, "deleted"})
 _INACTIVE_DONE = {
     InactiveAction.UNSUBSCRIBE: frozenset({"unsubscribed", "cleaned", "archived", "deleted"}),
     InactiveAction.ARCHIVE: frozenset({"archived", "deleted"}),
@@ -106,7 +106,12 @@ class _Planner:
         }
         holders: dict[str, set[str]] = defaultdict(set)
         for state in self.states.values():
-            if state.customer_key not in replaced and state.active and state.subscriber_hash:
+            if (
+                state.customer_key not in replaced
+                and state.active
+                and state.subscriber_hash
+                and state.known_status not in NO_MEMBER
+            ):
                 holders[state.subscriber_hash].add(state.customer_key)
         by_hash: dict[str, list[_Customer]] = defaultdict(list)
         for c in customers:
@@ -166,7 +171,15 @@ class _Planner:
             "payload_hash": digest,
             "warnings": payload.warnings,
         }
-        if prev is None or prev.known_status in _GONE or not prev.email:
+        if prev is not None and prev.known_status == REJECTED:
+            if prev.payload_hash == digest and prev.email == payload.email:
+                return self._base(
+                    c, Action.SKIP_UNCHANGED, "Mailchimp refused this same data before", **values
+                )
+            return self._base(
+                c, Action.UPSERT, "new member (data changed since Mailchimp refused it)", **values
+            )
+        if prev is None or prev.known_status in NO_MEMBER or not prev.email:
             return self._base(c, Action.UPSERT, "new member", **values)
         if prev.email != payload.email:
             old_hash = subscriber_hash(prev.email)
@@ -192,8 +205,8 @@ class _Planner:
 
     def _inactive(self, c: _Customer, holders: Mapping[str, set[str]]) -> PlannedAction:
         prev = self.states.get(c.key)
-        if prev is None or not prev.email or prev.known_status is None:
-            return self._base(c, Action.SKIP, "inactive customer was never synced")
+        if prev is None or not prev.email or prev.known_status in NO_MEMBER:
+            return self._base(c, Action.SKIP, "inactive customer has no member")
         values: dict[str, Any] = {"email": prev.email, "subscriber_hash": subscriber_hash(prev.email)}
         if not prev.active:
             return self._base(c, Action.SKIP_UNCHANGED, "already handled as inactive", **values)

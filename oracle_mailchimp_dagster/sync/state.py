@@ -5,6 +5,10 @@ from dataclasses import replace
 from oracle_mailchimp_dagster.sync.model import Action, MemberState, PlannedAction
 
 SHARED = "shared"
+# Mailchimp refused this customer's data for good (fake address, compliance): no member exists.
+REJECTED = "rejected"
+# Known statuses under which the customer has no member in the list.
+NO_MEMBER = frozenset({None, "deleted", REJECTED})
 _REMOVED_STATUS = {Action.UNSUBSCRIBE: "unsubscribed", Action.ARCHIVE: "archived", Action.DELETE: "deleted"}
 
 
@@ -46,3 +50,22 @@ def state_after_success(
     if kind in (Action.SKIP, Action.SKIP_UNCHANGED) and not action.active:
         return replace(prev, active=False) if prev is not None else None
     return prev
+
+
+def state_after_refusal(action: PlannedAction, prev: MemberState | None) -> MemberState | None:
+    """After Mailchimp refused a new member for good: remember the refused payload, so the same data
+    is not sent again (it would be refused again), until the customer changes in Oracle.
+
+    Only for a customer without a member; an existing member keeps its state.
+    """
+    if action.action is not Action.UPSERT or (prev is not None and prev.known_status not in NO_MEMBER):
+        return prev
+    return MemberState(
+        customer_key=action.customer_key,
+        email=action.email,
+        subscriber_hash=action.subscriber_hash,
+        payload_hash=action.payload_hash,
+        known_status=REJECTED,
+        managed_tags=frozenset(),
+        active=True,
+    )

@@ -11,7 +11,7 @@ from oracle_mailchimp_dagster.sync.mapping import map_customer, payload_hash
 from oracle_mailchimp_dagster.sync.model import Action, ListField, MemberState, PlannedAction
 from oracle_mailchimp_dagster.sync.planning import RemovalGuardTripped, check_removal_guard, plan_actions
 from oracle_mailchimp_dagster.sync.rules import FieldMapping, InactiveAction, SyncPolicy
-from oracle_mailchimp_dagster.sync.state import state_after_success
+from oracle_mailchimp_dagster.sync.state import state_after_refusal, state_after_success
 
 FIELDS = {
     f.tag: f for f in [ListField("FNAME", "text"), ListField("LNAME", "text"), ListField("COMPANY", "text")]
@@ -137,7 +137,7 @@ def test_inactive_customer_follows_policy(policy_action: InactiveAction, expecte
 def test_inactive_customer_never_synced_is_not_touched() -> None:
     action = only(plan([customer(1, status="I")]))
     assert action.action is Action.SKIP
-    assert action.reason == "inactive customer was never synced"
+    assert action.reason == "inactive customer has no member"
 
 
 def test_inactive_customer_does_not_remove_address_an_active_customer_needs() -> None:
@@ -191,3 +191,20 @@ def test_customer_rejected_now_keeps_its_claim_on_its_old_address() -> None:
     actions = plan([{**one, "EmailAddress": "bad"}, {**two, "PartyStatus": "I"}], [synced(one), synced(two)])
     assert [a.action for a in actions] == [Action.REJECT_INVALID, Action.SKIP]
     assert "active customer CDRM_1" in actions[1].reason
+
+
+def test_data_mailchimp_refused_is_not_sent_again_until_it_changes() -> None:
+    record = customer(1, "fake@acme.io")
+    (refused_upsert,) = plan([record])
+    refused = state_after_refusal(refused_upsert, None)
+    assert refused is not None and refused.known_status == "rejected"
+    assert only(plan([record], [refused])).action is Action.SKIP_UNCHANGED
+    assert only(plan([{**record, "OrganizationName": "Fixed"}], [refused])).action is Action.UPSERT
+    assert only(plan([{**record, "PartyStatus": "I"}], [refused])).action is Action.SKIP
+
+
+def test_refusal_keeps_the_state_of_an_existing_member() -> None:
+    record = customer(1)
+    prev = synced(record)
+    (action,) = plan([{**record, "OrganizationName": "New"}], [prev])
+    assert state_after_refusal(action, prev) == prev
