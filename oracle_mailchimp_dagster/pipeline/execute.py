@@ -69,7 +69,7 @@ class PlanExecutor:
         assert action.email is not None and action.status_if_new is not None
         return MemberPayload(
             email_address=action.email,
-            status_if_new=status_if_new or action.status_if_new,  # type: ignore[arg-type]
+            status_if_new=status_if_new or action.status_if_new,
             merge_fields=action.merge_fields,
         )
 

@@ -60,6 +60,7 @@ def to_sync_state(member: StoredMember) -> MemberState:
         known_status=member.known_status,
         managed_tags=frozenset(member.managed_tags),
         active=member.customer_active,
+        last_update=member.source_updated_at,
     )
 
 

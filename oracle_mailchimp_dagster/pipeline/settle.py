@@ -36,6 +36,7 @@ def _stored(state: MemberState, now: datetime, run_id: str) -> StoredMember:
         last_synced_at=now,
         last_run_id=run_id,
         customer_active=state.active,
+        source_updated_at=state.last_update,
     )
 
 

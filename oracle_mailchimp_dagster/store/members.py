@@ -27,6 +27,7 @@ def _row(tenant_id: str, member: MemberState) -> dict[str, Any]:
         "last_synced_at": member.last_synced_at,
         "last_run_id": member.last_run_id,
         "customer_active": member.customer_active,
+        "source_updated_at": member.source_updated_at,
     }
 
 
@@ -41,6 +42,7 @@ def _member(mapping: Any) -> MemberState:
         last_synced_at=mapping["last_synced_at"],
         last_run_id=mapping["last_run_id"],
         customer_active=bool(mapping["customer_active"]),
+        source_updated_at=mapping["source_updated_at"],
     )
 
 

@@ -50,6 +50,7 @@ class MemberState:
     last_synced_at: datetime
     last_run_id: str | None = None
     customer_active: bool = True
+    source_updated_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,6 +84,8 @@ member_state = sa.Table(
     sa.Column("last_run_id", sa.String(RUN_ID_LENGTH), nullable=True),
     # False once Oracle inactivated the customer and the tenant's inactive action was applied.
     sa.Column("customer_active", sa.Boolean(), server_default=sa.true(), nullable=False),
+    # The customer's Oracle LastUpdateDate when last synced: decides whose data a shared address shows.
+    sa.Column("source_updated_at", UTCDateTime(), nullable=True),
     sa.Index(None, "tenant_id", "subscriber_hash"),
 )
 

@@ -52,6 +52,7 @@ class MemberState:
     known_status: str | None
     managed_tags: frozenset[str] = frozenset()
     active: bool = True
+    last_update: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

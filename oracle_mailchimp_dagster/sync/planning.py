@@ -119,17 +119,34 @@ class _Planner:
                 email_hash = subscriber_hash(payloads[c.key].email)
                 holders[email_hash].add(c.key)
                 by_hash[email_hash].append(c)
-        for group in by_hash.values():
+        for email_hash, group in by_hash.items():
             winner = max(group, key=lambda c: c.recency)
+            newer = self._newer_holder(email_hash, winner, batch_keys)
             for c in group:
-                if c is winner:
+                if c is winner and newer is None:
                     planned[c.key] = self._active(c, payloads[c.key], holders)
                 else:
-                    planned[c.key] = self._shared(c, payloads[c.key], winner.key)
+                    planned[c.key] = self._shared(c, payloads[c.key], newer or winner.key)
         for c in customers:
             if not c.active:
                 planned[c.key] = self._inactive(c, holders)
         return planned
+
+    def _newer_holder(self, email_hash: str, winner: _Customer, batch_keys: set[str]) -> str | None:
+        """A customer outside the batch (a replay) holding the address with more recent Oracle data."""
+        if winner.last_update is None:
+            return None
+        newer = [
+            state.customer_key
+            for state in self.states.values()
+            if state.subscriber_hash == email_hash
+            and state.customer_key not in batch_keys
+            and state.active
+            and state.known_status not in NO_MEMBER
+            and state.last_update is not None
+            and state.last_update > winner.last_update
+        ]
+        return min(newer) if newer else None
 
     def _base(self, c: _Customer, action: Action, reason: str, **values: Any) -> PlannedAction:
         return PlannedAction(

@@ -29,13 +29,14 @@ def state_after_success(
             known_status=member_status or (prev.known_status if prev else None) or action.status_if_new,
             managed_tags=action.tags,
             active=True,
+            last_update=action.last_update,
         )
     if kind in _REMOVED_STATUS:
         assert prev is not None, "a removal is only planned for a synced customer"
-        return replace(prev, known_status=_REMOVED_STATUS[kind], active=False)
+        return replace(prev, known_status=_REMOVED_STATUS[kind], active=False, last_update=action.last_update)
     if kind is Action.RETAG:
         assert prev is not None, "a retag is only planned for a synced customer"
-        return replace(prev, managed_tags=action.tags, active=False)
+        return replace(prev, managed_tags=action.tags, active=False, last_update=action.last_update)
     if kind is Action.SKIP and action.active and action.email:
         # Shares its address with a newer customer: the member exists and this customer holds it too.
         return MemberState(
@@ -46,9 +47,10 @@ def state_after_success(
             known_status=(prev.known_status if prev else None) or SHARED,
             managed_tags=prev.managed_tags if prev else frozenset(),
             active=True,
+            last_update=action.last_update,
         )
     if kind in (Action.SKIP, Action.SKIP_UNCHANGED) and not action.active:
-        return replace(prev, active=False) if prev is not None else None
+        return replace(prev, active=False, last_update=action.last_update) if prev is not None else None
     return prev
 
 
@@ -68,4 +70,5 @@ def state_after_refusal(action: PlannedAction, prev: MemberState | None) -> Memb
         known_status=REJECTED,
         managed_tags=frozenset(),
         active=True,
+        last_update=action.last_update,
     )

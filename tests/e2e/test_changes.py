@@ -4,7 +4,7 @@ the audience as it should be, resubscribes no one and costs nothing for unchange
 from tests.e2e.expected import expected_members
 from tests.e2e.scenario import sole_holders
 from tests.e2e.test_initial_sync import assert_audience_matches
-from tests.fixtures.sync import SyncHarness
+from tests.fixtures.sync import SyncHarness, metadata_value
 
 WRITE_ROUTES = {"POST /3.0/lists/{list_id}", "PUT /3.0/lists/{list_id}/members/{ref}"}
 
@@ -80,9 +80,8 @@ def test_unchanged_customers_cost_no_mailchimp_request(sync_harness: SyncHarness
     assert result.success
     routes = set(h.mailchimp_control("GET", "/stats")["requests_by_route"])
     assert routes == {"GET /3.0/lists/{list_id}/merge-fields"}
-    metadata = result.asset_materializations_for_node("mailchimp_members")[0].metadata
-    assert metadata["action_skip_unchanged"].value > 200
-    assert metadata["action_upsert"].value == 0
+    assert metadata_value(result, "mailchimp_members", "action_skip_unchanged") > 200
+    assert metadata_value(result, "mailchimp_members", "action_upsert") == 0
     assert_audience_matches(h)
 
 
@@ -93,6 +92,5 @@ def test_dry_run_plans_everything_and_writes_nothing(sync_harness: SyncHarness) 
     assert h.members() == {}
     assert h.store.marks.get("acme") is None
     assert h.store.ledger.for_run("acme", result.run_id) == []
-    metadata = result.asset_materializations_for_node("mailchimp_sync_results")[0].metadata
-    assert metadata["dry_run"].value is True
-    assert metadata["outcome_planned"].value > 200
+    assert metadata_value(result, "mailchimp_sync_results", "dry_run") is True
+    assert metadata_value(result, "mailchimp_sync_results", "outcome_planned") > 200

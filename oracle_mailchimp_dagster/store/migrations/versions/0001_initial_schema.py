@@ -70,6 +70,7 @@ def upgrade() -> None:
         sa.Column("last_synced_at", UTCDateTime(), nullable=False),
         sa.Column("last_run_id", sa.String(length=64), nullable=True),
         sa.Column("customer_active", sa.Boolean(), server_default=sa.true(), nullable=False),
+        sa.Column("source_updated_at", UTCDateTime(), nullable=True),
         _tenant_fk("member_state"),
         sa.PrimaryKeyConstraint("tenant_id", "customer_key", name=op.f("pk_member_state")),
     )
