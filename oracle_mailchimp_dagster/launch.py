@@ -9,9 +9,9 @@ from typing import Any
 
 import dagster as dg
 
+from oracle_mailchimp_dagster.definitions import build_definitions
 from oracle_mailchimp_dagster.defs.partitions import TENANTS
 from oracle_mailchimp_dagster.defs.run_tags import run_tags
-from oracle_mailchimp_dagster.definitions import build_definitions
 from oracle_mailchimp_dagster.errors import UserError
 from oracle_mailchimp_dagster.tenants.registry import TenantRegistry
 
