@@ -1,0 +1,127 @@
+"""Sensors and schedules request the right runs and keep their typed cursors (against real services)."""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+from pydantic import SecretStr
+
+from oracle_mailchimp_dagster.defs.cursors import AudienceEventsCursor, OracleChangeCursor
+from oracle_mailchimp_dagster.defs.partitions import TENANTS
+from oracle_mailchimp_dagster.defs.run_tags import MAILCHIMP_KEY_TAG, TENANT_TAG
+from oracle_mailchimp_dagster.defs.schedules import build_schedules
+from oracle_mailchimp_dagster.defs.sensors import (
+    mailchimp_audience_events_sensor,
+    oracle_change_sensor,
+    tenant_registry_sensor,
+)
+from oracle_mailchimp_dagster.store.records import SecretName
+from tests.e2e.scenario import sole_holders
+from tests.fixtures.sync import SyncHarness
+
+
+def resources(h: SyncHarness) -> dict[str, object]:
+    return dict(h.definitions().resources or {})
+
+
+def test_registry_sensor_adds_and_removes_partitions(sync_harness: SyncHarness) -> None:
+    h = sync_harness
+    globex = h.registry.get("acme").model_copy(update={"id": "globex"})
+    h.registry.add(
+        globex,
+        {
+            SecretName.ORACLE_CLIENT_SECRET: h.fusion.config.client_secret,
+            SecretName.MAILCHIMP_API_KEY: SecretStr(h.mailchimp.config.api_key),
+        },
+    )
+    h.instance.add_dynamic_partitions(TENANTS, ["ghost"])
+    context = dg.build_sensor_context(instance=h.instance, resources=resources(h))
+    result = tenant_registry_sensor(context)
+    assert isinstance(result, dg.SensorResult)
+    requests = {type(r).__name__: list(r.partition_keys) for r in result.dynamic_partitions_requests or []}
+    assert requests == {
+        "AddDynamicPartitionsRequest": ["globex"],
+        "DeleteDynamicPartitionsRequest": ["ghost"],
+    }
+
+
+def test_oracle_change_sensor_requests_a_run_only_when_oracle_changed(sync_harness: SyncHarness) -> None:
+    h = sync_harness
+
+    def tick(cursor: str | None) -> dg.SensorResult:
+        context = dg.build_sensor_context(instance=h.instance, cursor=cursor, resources=resources(h))
+        result = oracle_change_sensor(context)
+        assert isinstance(result, dg.SensorResult)
+        return result
+
+    first = tick(None)
+    assert [r.run_key for r in first.run_requests or []] == ["oracle-change:acme:initial"]
+    request = (first.run_requests or [])[0]
+    assert request.partition_key == "acme"
+    assert request.tags[TENANT_TAG] == "acme"
+    assert h.mailchimp.config.api_key not in str(request.tags) and len(request.tags[MAILCHIMP_KEY_TAG]) == 16
+    assert OracleChangeCursor.model_validate_json(first.cursor or "").requested == {"acme": "initial"}
+    assert tick(first.cursor).run_requests == []  # the same state is requested once
+
+    assert h.run().success
+    h.fusion_control("POST", "/stats/reset")
+    quiet = tick(first.cursor)
+    assert quiet.run_requests == []
+    assert h.fusion_control("GET", "/stats")["requests_by_route"] == {
+        "GET /crmRestApi/resources/{version}/accounts": {"200": 1}
+    }  # one cheap probe, no extraction
+
+    (changed,) = sole_holders(h.customers(), 1)
+    h.fusion_control("PATCH", f"/customers/{changed['PartyNumber']}", json={"OrganizationName": "Changed"})
+    busy = tick(quiet.cursor)
+    mark = h.store.marks.get("acme")
+    assert mark is not None
+    assert [r.run_key for r in busy.run_requests or []] == [
+        f"oracle-change:acme:{mark.timestamp.isoformat()}:{mark.key}"
+    ]
+
+
+def test_audience_events_sensor_records_unsubscribes_without_writing_to_oracle(
+    sync_harness: SyncHarness,
+) -> None:
+    h = sync_harness
+    assert h.run().success
+    (customer,) = sole_holders(h.customers(), 1)
+    email = customer["EmailAddress"].lower()
+    h.mailchimp_control("POST", f"/lists/{h.mailchimp.config.list_id}/members/{email}/unsubscribe")
+    h.fusion_control("POST", "/stats/reset")
+
+    context = dg.build_sensor_context(instance=h.instance, resources=resources(h))
+    result = mailchimp_audience_events_sensor(context)
+    assert isinstance(result, dg.SensorResult)
+    events = h.store.audience.events("acme")
+    assert [(e.email, e.event.value) for e in events] == [(email, "unsubscribe")]
+    member = h.store.members.by_keys("acme", [customer["PartyNumber"]])[customer["PartyNumber"]]
+    assert member.known_status == "unsubscribed"
+    history = h.store.ledger.for_customer("acme", customer["PartyNumber"])
+    assert history[0].action == "audience_event" and history[0].outcome == "unsubscribe"
+    assert h.fusion_control("GET", "/stats")["requests_total"] == 0  # nothing goes to Oracle
+    cursor = AudienceEventsCursor.model_validate_json(result.cursor or "")
+    assert cursor.since["acme"] <= datetime.now(UTC)
+
+    again = mailchimp_audience_events_sensor(
+        dg.build_sensor_context(instance=h.instance, cursor=result.cursor, resources=resources(h))
+    )
+    assert isinstance(again, dg.SensorResult)
+    assert len(h.store.audience.events("acme")) == 1  # idempotent
+
+
+def test_one_schedule_per_tenant_from_the_registry(sync_harness: SyncHarness) -> None:
+    h = sync_harness
+    (schedule,) = build_schedules()
+    assert schedule.name == "sync_acme_schedule"
+    assert schedule.cron_schedule == "*/15 * * * *"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    when = datetime(2026, 11, 26, 12, 15, tzinfo=UTC)
+    context = dg.build_schedule_context(
+        instance=h.instance, scheduled_execution_time=when, resources=resources(h)
+    )
+    request = schedule(context)
+    assert isinstance(request, dg.RunRequest)
+    assert request.partition_key == "acme"
+    assert request.run_key == f"schedule:acme:{when.isoformat()}"
+    assert request.tags[TENANT_TAG] == "acme"
