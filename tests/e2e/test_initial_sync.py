@@ -34,3 +34,14 @@ def test_initial_sync_builds_the_expected_audience(sync_harness: SyncHarness) ->
     materialization = result.asset_materializations_for_node("mailchimp_sync_results")[0]
     assert materialization.metadata["outcome_created"].value == len(members)
     assert materialization.metadata["ledger_run_id"].value == result.run_id
+
+
+def test_initial_sync_on_postgresql_storage_and_app_database(postgres_sync_harness: SyncHarness) -> None:
+    h = postgres_sync_harness
+    assert type(h.instance.run_storage).__name__ == "PostgresRunStorage"
+    assert h.db.dialect == "postgresql"
+    result = h.run()
+    assert result.success
+    assert_audience_matches(h)
+    assert h.instance.get_run_by_id(result.run_id) is not None
+    assert len(h.store.ledger.for_run("acme", result.run_id)) == len(h.customers())
