@@ -1,4 +1,4 @@
-"""Mailchimp client: batch upserts under a shared per-key limit, member operations, error taxonomy."""
+"""Mailchimp client: batch upserts, bulk tagging via static segments, member operations, error taxonomy."""
 
 from oracle_mailchimp_dagster.mailchimp.client import MailchimpClient
 from oracle_mailchimp_dagster.mailchimp.endpoints import data_center, subscriber_hash
@@ -26,6 +26,7 @@ from oracle_mailchimp_dagster.mailchimp.models import (
     MemberState,
     MergeField,
     MergeFieldSpec,
+    TagChange,
 )
 from oracle_mailchimp_dagster.mailchimp.settings import MailchimpClientOptions, MailchimpConnection
 
@@ -52,6 +53,7 @@ __all__ = [
     "MemberState",
     "MergeField",
     "MergeFieldSpec",
+    "TagChange",
     "classify",
     "data_center",
     "email_change_refused_status",

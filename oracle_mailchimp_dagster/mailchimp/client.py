@@ -1,9 +1,10 @@
 """Mailchimp Marketing API client: one taxonomy of errors, batch upserts in parallel under a per-key limit."""
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from itertools import islice
 from types import TracebackType
 from typing import Any
@@ -27,6 +28,7 @@ from oracle_mailchimp_dagster.mailchimp.endpoints import (
 from oracle_mailchimp_dagster.mailchimp.errors import (
     ErrorKind,
     MailchimpError,
+    MailchimpProblem,
     Scope,
     configuration_error,
     error_for,
@@ -40,15 +42,25 @@ from oracle_mailchimp_dagster.mailchimp.models import (
     MemberState,
     MergeField,
     MergeFieldSpec,
+    TagChange,
+    tag_key,
 )
+from oracle_mailchimp_dagster.mailchimp.parallel import in_parallel
 from oracle_mailchimp_dagster.mailchimp.problems import problem_from_body, retryable_problem
 from oracle_mailchimp_dagster.mailchimp.settings import MailchimpClientOptions, MailchimpConnection
+from oracle_mailchimp_dagster.mailchimp.tagging import (
+    SegmentCall,
+    plan_tag_changes,
+    segment_call_problems,
+    segment_calls,
+)
 
 _JSON = {"Content-Type": "application/json", "Accept": "application/json"}
 _AUDIENCE_FIELDS = (
     "members.id,members.email_address,members.status,members.last_changed,members.unsubscribe_reason,"
     "total_items"
 )
+_SEGMENT_FIELDS = "segments.id,segments.name,total_items"
 
 
 def transient_reason(response: requests.Response) -> str | None:
@@ -185,30 +197,12 @@ class MailchimpClient:
 
         Batches complete in any order. A batch that fails as a whole after retries yields that
         failure for each of its members; configuration errors (auth, wrong list) stop everything.
-        At most two batches per worker are read ahead of the results, so memory stays bounded.
         """
         size = self.options.batch_size
-        workers = self.options.concurrency
         source = iter(members)
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mailchimp-batch") as pool:
-            pending: set[Future[list[MemberOutcome]]] = set()
-            try:
-                while True:
-                    while len(pending) < workers * 2:
-                        batch = list(islice(source, size))
-                        if not batch:
-                            break
-                        pending.add(
-                            pool.submit(self._upsert_batch_outcomes, list_id, batch, skip_merge_validation)
-                        )
-                    if not pending:
-                        return
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        yield future.result()
-            finally:
-                for future in pending:
-                    future.cancel()
+        batches = iter(lambda: list(islice(source, size)), [])
+        tasks = (partial(self._upsert_batch_outcomes, list_id, b, skip_merge_validation) for b in batches)
+        yield from in_parallel(self.options.concurrency, tasks, "mailchimp-batch")
 
     def _upsert_batch_outcomes(
         self, list_id: str, batch: list[MemberPayload], skip_merge_validation: bool
@@ -312,6 +306,125 @@ class MailchimpClient:
                 return
             offset += max(len(members) - overlap, 1)
 
+    # ---- tags as static segments --------------------------------------------------------------
+
+    def tag_segments(self, list_id: str) -> dict[str, int]:
+        """Every tag (static segment) of the list: name as Mailchimp spells it -> segment id."""
+        segments: dict[str, int] = {}
+        offset = 0
+        while True:
+            body = self._json(
+                "GET",
+                f"/lists/{list_id}/segments",
+                scope="list",
+                params={"type": "static", "count": 1000, "offset": offset, "fields": _SEGMENT_FIELDS},
+            )
+            page = body.get("segments") or []
+            for entry in page:
+                segments[str(entry["name"])] = int(entry["id"])
+            offset += len(page)
+            if not page or offset >= int(body.get("total_items") or 0):
+                return segments
+
+    def ensure_tag_segments(self, list_id: str, names: Iterable[str]) -> dict[str, int]:
+        """The segment id of each tag name (as given), creating the missing ones.
+
+        Names match case-insensitively, as in Mailchimp. A tag another caller creates at the same
+        time is found by reading the segments again, not reported as a failure.
+        """
+        given = list(dict.fromkeys(names))
+        if any(not name.strip() for name in given):
+            raise ValueError("a tag name must not be empty")
+        wanted: dict[str, str] = {}
+        for name in given:
+            wanted.setdefault(tag_key(name), name.strip())
+        ids, failures = self._resolve_tag_segments(list_id, wanted, create=wanted)
+        if failures:
+            key, problem = next(iter(failures.items()))
+            raise error_for(problem, f"creating tag '{wanted[key]}'")
+        return {name: ids[tag_key(name)] for name in given}
+
+    def apply_tag_changes(
+        self, list_id: str, changes: Mapping[str, TagChange]
+    ) -> dict[str, MailchimpProblem]:
+        """Add and remove tags of many members with bulk segment calls; the problem of each failed address.
+
+        Calls carry up to 500 addresses each way and run in parallel under the key's shared limit,
+        retried like other idempotent calls. Tags to add are created when missing. An address
+        Mailchimp refuses (not on the list, archived) gets its problem; a call that fails as a whole
+        gives its failure to each of its addresses; configuration errors raise. Keys of the result
+        are the keys of `changes`.
+        """
+        plan = plan_tag_changes(changes)
+        if not plan.additions and not plan.removals:
+            return {}
+        try:
+            ids, failures = self._resolve_tag_segments(list_id, plan.names, create=plan.additions)
+        except MailchimpError as exc:
+            if exc.kind is ErrorKind.CONFIGURATION:
+                raise
+            lists = (*plan.additions.values(), *plan.removals.values())
+            return {plan.owners[address]: exc.problem for addresses in lists for address in addresses}
+        problems: dict[str, MailchimpProblem] = {}
+        for key, problem in failures.items():
+            for address in plan.additions[key]:
+                problems.setdefault(address, problem)
+        calls = segment_calls(plan, ids)
+        tasks = (partial(self._segment_call, list_id, call) for call in calls)
+        for found in in_parallel(self.options.concurrency, tasks, "mailchimp-tags"):
+            for address, problem in found.items():
+                problems.setdefault(address, problem)
+        return {plan.owners[address]: problem for address, problem in problems.items()}
+
+    def _resolve_tag_segments(
+        self, list_id: str, names: Mapping[str, str], *, create: Iterable[str]
+    ) -> tuple[dict[str, int], dict[str, MailchimpProblem]]:
+        """Segment ids by tag key for `names` (key -> name), creating the keys in `create` if missing.
+
+        Returns the ids found or made, and the problem of each tag that could not be created.
+        A failed creation is followed by a fresh read: if the tag exists now (another caller made
+        it, or a retried create of ours had worked), it is used. That makes creation safe to retry
+        and lets two callers race, the loser reading the winner's segment.
+        """
+        known = self._segment_ids_by_key(list_id)
+        failures: dict[str, MailchimpProblem] = {}
+        for key in create:
+            if key in known:
+                continue
+            try:
+                body = self._json(
+                    "POST",
+                    f"/lists/{list_id}/segments",
+                    scope="list",
+                    json_body={"name": names[key], "static_segment": []},
+                )
+                known[key] = int(body["id"])
+                self.stats.add("tag_segments_created")
+            except MailchimpError as exc:
+                if exc.kind is ErrorKind.CONFIGURATION:
+                    raise
+                known.update(self._segment_ids_by_key(list_id))
+                if key in known:
+                    self.stats.add("tag_segments_found_after_create_failed")
+                else:
+                    failures[key] = exc.problem
+        return {key: known[key] for key in names if key in known}, failures
+
+    def _segment_ids_by_key(self, list_id: str) -> dict[str, int]:
+        return {tag_key(name): segment_id for name, segment_id in self.tag_segments(list_id).items()}
+
+    def _segment_call(self, list_id: str, call: SegmentCall) -> dict[str, MailchimpProblem]:
+        try:
+            answer = self._json(
+                "POST", f"/lists/{list_id}/segments/{call.segment_id}", scope="list", json_body=call.body()
+            )
+        except MailchimpError as exc:
+            if exc.kind is ErrorKind.CONFIGURATION:
+                raise
+            return {address: exc.problem for address in call.addresses}
+        self.stats.add("segment_calls")
+        return segment_call_problems(call, answer)
+
     # ---- wire ---------------------------------------------------------------------------------
 
     @staticmethod
@@ -391,11 +504,12 @@ class MailchimpClient:
                 request_id=response.headers.get("X-Request-Id"),
             )
             if problem.kind is ErrorKind.CONFIGURATION and response.status_code in (401, 403):
-                raise configuration_error(
-                    f"{problem.describe()} — check the API key (or OAuth token) and its data center"
-                )
+                fix = "check the API key (or OAuth token) and its data center"
+                detail = f"{problem.detail} — {fix}" if problem.detail else fix
+                raise error_for(replace(problem, detail=detail), context)
             if problem.kind is ErrorKind.CONFIGURATION and response.status_code == 404:
-                raise configuration_error(f"{context}: list or resource not found — check the list id")
+                detail = "list or resource not found — check the list id"
+                raise error_for(replace(problem, detail=detail), context)
             raise error_for(problem, context)
         return response
 
@@ -415,7 +529,8 @@ class MailchimpClient:
         if response.status_code != 200:
             raise configuration_error(
                 f"the OAuth metadata endpoint refused the token (HTTP {response.status_code}): "
-                "reconnect the account"
+                "reconnect the account",
+                response.status_code,
             )
         try:
             endpoint = orjson.loads(response.content)["api_endpoint"]

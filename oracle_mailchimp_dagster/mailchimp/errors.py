@@ -115,9 +115,11 @@ def error_for(problem: MailchimpProblem, context: str = "") -> MailchimpError:
     return _CLASSES[problem.kind](problem, context)
 
 
-def configuration_error(message: str) -> MailchimpConfigurationError:
-    """A configuration problem found before (or instead of) any call."""
-    return MailchimpConfigurationError(MailchimpProblem(ErrorKind.CONFIGURATION, "Configuration", message))
+def configuration_error(message: str, status: int | None = None) -> MailchimpConfigurationError:
+    """A configuration problem found before any call, or in an answer (`status`: 401, 404...)."""
+    return MailchimpConfigurationError(
+        MailchimpProblem(ErrorKind.CONFIGURATION, "Configuration", message, status)
+    )
 
 
 _COMPLIANCE_MARKERS = (

@@ -108,6 +108,27 @@ class MemberChanges(BaseModel):
         return body
 
 
+@dataclass(frozen=True, slots=True)
+class TagChange:
+    """Tags to add to and remove from one member; names compare case-insensitively, as in Mailchimp."""
+
+    add: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in (*self.add, *self.remove):
+            if not isinstance(name, str) or not name.strip():
+                raise ValueError(f"a tag name must be a non-empty string, got {name!r}")
+        both = {tag_key(name) for name in self.add} & {tag_key(name) for name in self.remove}
+        if both:
+            raise ValueError(f"tags both added and removed: {', '.join(sorted(both))}")
+
+
+def tag_key(name: str) -> str:
+    """How Mailchimp tells tag (static segment) names apart: trimmed, case-insensitive."""
+    return name.strip().lower()
+
+
 BatchResult = Literal["created", "updated", "error"]
 
 

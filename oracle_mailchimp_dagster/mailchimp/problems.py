@@ -68,6 +68,19 @@ def problem_from_batch_error(entry: Mapping[str, Any]) -> MailchimpProblem:
     return MailchimpProblem(kind, code or "Member Error", message, None, field_errors, error_code=code)
 
 
+def problem_from_segment_error(entry: Mapping[str, Any]) -> MailchimpProblem:
+    """A problem from one `errors[]` entry of a bulk static-segment change (shared by its addresses).
+
+    The only documented reason an address is refused there is that it is not on the list (unknown
+    or archived), so anything `classify` cannot place otherwise is NOT_FOUND.
+    """
+    message = str(entry.get("error") or "")[:_MAX_TEXT]
+    kind = classify(None, "", message)
+    if kind is ErrorKind.UNEXPECTED:
+        kind = ErrorKind.NOT_FOUND
+    return MailchimpProblem(kind, "Segment Member Error", message, None)
+
+
 def retryable_problem(reason: str, status: int | None = None, detail: str = "") -> MailchimpProblem:
     """A transient failure that outlasted the retry policy (no usable body)."""
     return MailchimpProblem(ErrorKind.RETRYABLE, reason, detail, status)

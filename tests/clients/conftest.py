@@ -1,13 +1,14 @@
 """Client-test helpers: Mailchimp clients whose every exchange is checked against the OpenAPI spec."""
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
 import requests
 
 from oracle_mailchimp_dagster.http import RetryPolicy, Timeouts
+from oracle_mailchimp_dagster.http.transport import ResponseHook
 from oracle_mailchimp_dagster.mailchimp import MailchimpClient, MailchimpClientOptions, MailchimpConnection
 from oracle_mailchimp_dagster.sandbox.mailchimp import RunningMailchimpSandbox
 from tests.support.openapi_contract import (
@@ -55,17 +56,24 @@ class RequestContract(ContractRecorder):
 
 @pytest.fixture
 def mailchimp_client_factory() -> Iterator[MailchimpClientFactory]:
-    """Build clients on a sandbox; each request and response is contract-checked, and clean at teardown."""
+    """Build clients on a sandbox; each request and response is contract-checked, and clean at teardown.
+
+    `hooks` are extra response hooks, run after the contract check.
+    """
     made: list[tuple[MailchimpClient, ContractRecorder]] = []
 
     def make(
-        sandbox: RunningMailchimpSandbox, *, response_every: int = 1, **options: Any
+        sandbox: RunningMailchimpSandbox,
+        *,
+        response_every: int = 1,
+        hooks: Sequence[ResponseHook] = (),
+        **options: Any,
     ) -> tuple[MailchimpClient, ContractRecorder]:
         recorder = RequestContract(response_every)
         client = MailchimpClient(
             MailchimpConnection(api_key=sandbox.config.api_key, api_base=sandbox.api_base),
             MailchimpClientOptions(**{"retry": FAST_RETRY, "timeouts": FAST_TIMEOUTS, **options}),
-            response_hooks=[recorder],
+            response_hooks=[recorder, *hooks],
         )
         made.append((client, recorder))
         return client, recorder
