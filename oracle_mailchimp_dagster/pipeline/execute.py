@@ -14,10 +14,11 @@ from oracle_mailchimp_dagster.mailchimp import (
     MailchimpError,
     MemberChanges,
     MemberPayload,
+    TagChange,
     email_change_refused_status,
 )
+from oracle_mailchimp_dagster.mailchimp.errors import error_for
 from oracle_mailchimp_dagster.pipeline.failures import failed
-from oracle_mailchimp_dagster.pipeline.tags import TagChange, apply_tag_changes
 from oracle_mailchimp_dagster.sync.model import Action, PlannedAction
 from oracle_mailchimp_dagster.sync.outcomes import Outcome, RecordOutcome, done, not_sent
 from oracle_mailchimp_dagster.sync.rules import InactiveAction, SyncPolicy
@@ -177,7 +178,11 @@ class PlanExecutor:
         if policy_action is InactiveAction.NONE:
             return "left as is (inactive action 'none')"
         if policy_action is InactiveAction.TAG:
-            apply_tag_changes(self.client, self.list_id, {email: TagChange(add=(self.policy.inactive_tag,))})
+            problems = self.client.apply_tag_changes(
+                self.list_id, {email: TagChange(add=(self.policy.inactive_tag,))}
+            )
+            if problems:
+                raise error_for(problems[email])
             return f"tagged {self.policy.inactive_tag}"
         action = {
             InactiveAction.UNSUBSCRIBE: Action.UNSUBSCRIBE,
@@ -210,7 +215,7 @@ class PlanExecutor:
                     tuple(sorted(action.tags_add)), tuple(sorted(action.tags_remove))
                 )
                 owners[action.email] = index
-        problems = apply_tag_changes(self.client, self.list_id, changes)
+        problems = self.client.apply_tag_changes(self.list_id, changes)
         return {
             owners[email]: failed(outcomes[owners[email]].action, problem, "tags")
             for email, problem in problems.items()
