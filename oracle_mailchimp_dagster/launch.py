@@ -9,7 +9,7 @@ from typing import Any
 
 import dagster as dg
 
-from oracle_mailchimp_dagster.definitions import build_definitions
+from oracle_mailchimp_dagster.defs.build import build_definitions
 from oracle_mailchimp_dagster.defs.partitions import TENANTS
 from oracle_mailchimp_dagster.defs.run_tags import run_tags
 from oracle_mailchimp_dagster.errors import UserError

@@ -5,7 +5,7 @@ from collections import Counter
 import dagster as dg
 import pytest
 
-from oracle_mailchimp_dagster.definitions import build_definitions
+from oracle_mailchimp_dagster.defs.build import build_definitions
 from tests.e2e.scenario import sole_holders
 from tests.e2e.test_initial_sync import assert_audience_matches
 from tests.fixtures.sync import SyncHarness, failure_text
