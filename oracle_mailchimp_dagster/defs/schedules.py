@@ -1,11 +1,14 @@
 """One schedule per tenant, built from the registry (cron and time zone from the tenant record)."""
 
+from pathlib import Path
+
 import dagster as dg
 
 from oracle_mailchimp_dagster.defs.jobs import tenant_sync_job
 from oracle_mailchimp_dagster.defs.resources import AppDatabase
 from oracle_mailchimp_dagster.defs.run_tags import run_tags
 from oracle_mailchimp_dagster.defs.tenant_source import load_or_default
+from oracle_mailchimp_dagster.store.location import resolve_database_url
 from oracle_mailchimp_dagster.tenants.model import TenantConfig
 from oracle_mailchimp_dagster.tenants.registry import TenantRegistry
 
@@ -44,8 +47,16 @@ def build_tenant_schedule(tenant: TenantConfig) -> dg.ScheduleDefinition:
     return _schedule
 
 
+def _database_exists() -> bool:
+    """False for a SQLite file that is not there yet: loading definitions must not create it."""
+    url = resolve_database_url()
+    return not url.drivername.startswith("sqlite") or Path(url.database or "").exists()
+
+
 def build_schedules() -> list[dg.ScheduleDefinition]:
     """Schedules for every tenant in the registry (none, with a warning, before `db upgrade`)."""
     none: list[TenantConfig] = []
+    if not _database_exists():
+        return none
     tenants = load_or_default(lambda: TenantRegistry.open().list_all(), none, "tenant registry")
     return [build_tenant_schedule(t) for t in tenants]
