@@ -381,34 +381,42 @@ class MailchimpClient:
     ) -> tuple[dict[str, int], dict[str, MailchimpProblem]]:
         """Segment ids by tag key for `names` (key -> name), creating the keys in `create` if missing.
 
-        Returns the ids found or made, and the problem of each tag that could not be created.
-        A failed creation is followed by a fresh read: if the tag exists now (another caller made
-        it, or a retried create of ours had worked), it is used. That makes creation safe to retry
-        and lets two callers race, the loser reading the winner's segment.
+        Missing tags are created in parallel. Failed creations are followed by a fresh read: a tag
+        that exists now (another caller made it, or a retried create of ours had worked) is used.
+        That makes creation safe to retry and lets two callers race, the loser reading the winner's
+        segment. Returns the ids found or made, and the problem of each tag that could not be made.
         """
         known = self._segment_ids_by_key(list_id)
-        failures: dict[str, MailchimpProblem] = {}
-        for key in create:
-            if key in known:
-                continue
-            try:
-                body = self._json(
-                    "POST",
-                    f"/lists/{list_id}/segments",
-                    scope="list",
-                    json_body={"name": names[key], "static_segment": []},
-                )
-                known[key] = int(body["id"])
-                self.stats.add("tag_segments_created")
-            except MailchimpError as exc:
-                if exc.kind is ErrorKind.CONFIGURATION:
-                    raise
-                known.update(self._segment_ids_by_key(list_id))
-                if key in known:
-                    self.stats.add("tag_segments_found_after_create_failed")
-                else:
-                    failures[key] = exc.problem
+        missing = [key for key in dict.fromkeys(create) if key not in known]
+        tasks = (partial(self._create_tag_segment, list_id, key, names[key]) for key in missing)
+        failed: dict[str, MailchimpProblem] = {}
+        for key, made in in_parallel(self.options.concurrency, tasks, "mailchimp-tag-create"):
+            if isinstance(made, int):
+                known[key] = made
+            else:
+                failed[key] = made
+        if failed:
+            known.update(self._segment_ids_by_key(list_id))
+        failures = {key: problem for key, problem in failed.items() if key not in known}
+        if len(failed) > len(failures):
+            self.stats.add("tag_segments_found_after_create_failed", len(failed) - len(failures))
         return {key: known[key] for key in names if key in known}, failures
+
+    def _create_tag_segment(self, list_id: str, key: str, name: str) -> tuple[str, int | MailchimpProblem]:
+        """Create an empty static segment: its id, or the problem that stopped it (configuration raises)."""
+        try:
+            body = self._json(
+                "POST",
+                f"/lists/{list_id}/segments",
+                scope="list",
+                json_body={"name": name, "static_segment": []},
+            )
+        except MailchimpError as exc:
+            if exc.kind is ErrorKind.CONFIGURATION:
+                raise
+            return key, exc.problem
+        self.stats.add("tag_segments_created")
+        return key, int(body["id"])
 
     def _segment_ids_by_key(self, list_id: str) -> dict[str, int]:
         return {tag_key(name): segment_id for name, segment_id in self.tag_segments(list_id).items()}
