@@ -1,6 +1,7 @@
 """Oracle Fusion REST client: authenticated, retried, keyset-paged extraction of changed customers."""
 
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -213,6 +214,34 @@ class FusionClient:
                 self.connection.tenant, "probe answer is not an ADF collection"
             ) from None
 
+    def check_token(self) -> None:
+        """Obtain an OAuth access token (through the token cache), or raise why not.
+
+        Raises FusionAuthError (with `status` and `oauth_error`) when the identity domain refuses,
+        FusionUnavailableError when it cannot be reached. Basic auth has no token: nothing to do.
+        """
+        auth = self.connection.auth
+        if isinstance(auth, FusionOAuth):
+            self._token(auth, (self.stats,))
+
+    def fetch_sample(self, limit: int = 1) -> int:
+        """Read up to `limit` customers (PartyId only) and return how many came back.
+
+        Proves the credentials can read the resource. Zero rows is an answer too: Fusion returns an
+        empty collection, not 403, to a user without data access.
+        """
+        if not 1 <= limit <= 500:
+            raise ValueError("limit must be between 1 and 500")
+        params = {"limit": limit, "fields": "PartyId", "onlyData": "true"}
+        response = self._get(params, (self.stats,))
+        try:
+            items = orjson.loads(response.content)["items"]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            items = None
+        if not isinstance(items, list):
+            raise FusionResponseError(self.connection.tenant, "sample answer is not an ADF collection")
+        return len(items)
+
     def fetch_customers(self, party_ids: Iterable[int]) -> Iterator[FusionCustomer]:
         """Current state of the given customers by PartyId (replays, retries); unknown ids are absent."""
         ids = sorted(set(party_ids))
@@ -248,6 +277,7 @@ class FusionClient:
                     tenant,
                     f"the pod rejected Basic credentials for user '{auth.username}' (HTTP 401): check the "
                     "password and that the user is a local (non-SSO) integration user.",
+                    status=401,
                 )
         else:
             token = self._token(auth, counters)
@@ -263,6 +293,7 @@ class FusionClient:
                         "the pod rejected a freshly issued token twice (HTTP 401): check that the OAuth "
                         f"client '{auth.client_id}' is mapped to a Fusion user with access to "
                         f"{self.connection.resource_path}, and that the scope names this pod's instance.",
+                        status=401,
                     )
         if response.status_code >= 400:
             details = parse_error_details(response.headers.get("Content-Type", ""), response.content)
@@ -288,7 +319,11 @@ class FusionClient:
             )
         except RetryableFailure as failure:
             raise FusionUnavailableError(
-                self.connection.tenant, failure.reason, failure.attempts, failure.elapsed_s
+                self.connection.tenant,
+                failure.reason,
+                failure.attempts,
+                failure.elapsed_s,
+                status=_last_status(failure),
             ) from None
 
     def _token(self, auth: FusionOAuth, counters: tuple[CallCounters, ...]) -> SecretStr:
@@ -314,15 +349,27 @@ class FusionClient:
             )
         except RetryableFailure as failure:
             raise FusionUnavailableError(
-                tenant, f"token endpoint: {failure.reason}", failure.attempts, failure.elapsed_s
+                tenant,
+                f"token endpoint: {failure.reason}",
+                failure.attempts,
+                failure.elapsed_s,
+                status=_last_status(failure),
             ) from None
         if response.status_code != 200:
-            raise FusionAuthError(tenant, _token_failure(response, auth))
+            code = _oauth_error_code(response)
+            raise FusionAuthError(
+                tenant,
+                _token_failure(response.status_code, code, auth),
+                status=response.status_code,
+                oauth_error=code,
+            )
         try:
             body = orjson.loads(response.content)
             return IssuedToken(SecretStr(str(body["access_token"])), float(body.get("expires_in", 3600)))
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            raise FusionAuthError(tenant, "the token endpoint answered 200 without an access_token") from None
+            raise FusionAuthError(
+                tenant, "the token endpoint answered 200 without an access_token", status=200
+            ) from None
 
     def _parse_page(self, response: requests.Response) -> CustomerPage:
         try:
@@ -343,22 +390,34 @@ def _bearer(token: SecretStr) -> dict[str, str]:
     return {"Authorization": f"Bearer {token.get_secret_value()}"}
 
 
-def _token_failure(response: requests.Response, auth: FusionOAuth) -> str:
-    """Why the identity domain refused a token, and what to check, without echoing a secret."""
+def _last_status(failure: RetryableFailure) -> int | None:
+    return failure.response.status_code if failure.response is not None else None
+
+
+_OAUTH_ERROR_CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def _oauth_error_code(response: requests.Response) -> str | None:
+    """The OAuth `error` code of a token refusal (RFC 6749 5.2), if the body has a well-formed one."""
     try:
         body = orjson.loads(response.content)
-        code = str(body.get("error", "")) if isinstance(body, dict) else ""
     except orjson.JSONDecodeError:
-        code = ""
-    status = response.status_code
+        return None
+    code = body.get("error") if isinstance(body, dict) else None
+    return code if isinstance(code, str) and _OAUTH_ERROR_CODE.match(code) else None
+
+
+def _token_failure(status: int, code: str | None, auth: FusionOAuth) -> str:
+    """Why the identity domain refused a token, and what to check, without echoing a secret."""
+    answer = f"HTTP {status} {code}" if code else f"HTTP {status}"
     if code == "invalid_client" or status == 401:
         return (
-            f"the identity domain rejected OAuth client '{auth.client_id}' (HTTP {status} {code}): "
+            f"the identity domain rejected OAuth client '{auth.client_id}' ({answer}): "
             "check the client id and client secret."
         )
     if code == "invalid_scope":
         return (
-            f"the identity domain rejected scope '{auth.scope}' (HTTP {status} invalid_scope): expected "
+            f"the identity domain rejected scope '{auth.scope}' ({answer}): expected "
             "urn:opc:resource:fa:instanceid=<id>urn:opc:resource:consumer::all for this pod."
         )
-    return f"the token request failed (HTTP {status} {code or 'no error code'}): check the token URL."
+    return f"the token request failed ({answer}): check the token URL."

@@ -27,7 +27,19 @@ class FusionError(Exception):
 
 
 class FusionAuthError(FusionError, UserError):
-    """Credentials or token rejected: fixable by the user (secret, scope, user roles)."""
+    """Credentials or token rejected: fixable by the user (secret, scope, user roles).
+
+    `status` is the HTTP status of the refusal (the token endpoint's or the pod's) and `oauth_error`
+    the OAuth `error` code of the token endpoint's answer (invalid_client, invalid_scope...), when
+    there is one. Neither ever holds a secret.
+    """
+
+    def __init__(
+        self, tenant: str, message: str, *, status: int | None = None, oauth_error: str | None = None
+    ) -> None:
+        super().__init__(tenant, message)
+        self.status = status
+        self.oauth_error = oauth_error
 
 
 class FusionRequestError(FusionError):
@@ -41,14 +53,20 @@ class FusionRequestError(FusionError):
 
 
 class FusionUnavailableError(FusionError):
-    """Transient failures (5xx, 429, HTML pages, timeouts, resets) outlasted the retry policy."""
+    """Transient failures (5xx, 429, HTML pages, timeouts, resets) outlasted the retry policy.
 
-    def __init__(self, tenant: str, reason: str, attempts: int, elapsed_s: float) -> None:
+    `status` is the last answer's HTTP status; None when no answer came (refused, reset, timed out).
+    """
+
+    def __init__(
+        self, tenant: str, reason: str, attempts: int, elapsed_s: float, *, status: int | None = None
+    ) -> None:
         super().__init__(
             tenant, f"pod unavailable: {reason} after {attempts} attempt(s) over {elapsed_s:.1f}s"
         )
         self.reason = reason
         self.attempts = attempts
+        self.status = status
 
 
 class FusionResponseError(FusionError):
