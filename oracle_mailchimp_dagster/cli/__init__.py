@@ -4,10 +4,13 @@ import sys
 
 import click
 
+from oracle_mailchimp_dagster.cli.audit import audit
 from oracle_mailchimp_dagster.cli.db import db
 from oracle_mailchimp_dagster.cli.demo import demo
+from oracle_mailchimp_dagster.cli.dev import dev
 from oracle_mailchimp_dagster.cli.keys import keys
 from oracle_mailchimp_dagster.cli.sandbox import sandbox
+from oracle_mailchimp_dagster.cli.sync import sync
 from oracle_mailchimp_dagster.cli.tenants import tenants
 from oracle_mailchimp_dagster.errors import UserError
 
@@ -20,9 +23,12 @@ def cli() -> None:
 
 cli.add_command(sandbox)
 cli.add_command(demo)
+cli.add_command(dev)
 cli.add_command(tenants)
 cli.add_command(keys)
 cli.add_command(db)
+cli.add_command(sync)
+cli.add_command(audit)
 
 
 def main(argv: list[str] | None = None) -> int:
