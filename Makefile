@@ -27,6 +27,10 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest -q
 
+# The sandbox and the Dagster UI (http://127.0.0.1:3000) together; Ctrl-C stops both.
+dev: $(STAMP)
+	$(BIN)/oracle-mailchimp dev
+
 sandbox: $(STAMP)
 	$(BIN)/oracle-mailchimp sandbox serve --latency realistic --env-file .sandbox.env
 
