@@ -156,7 +156,7 @@ def run_demo(options: DemoOptions, echo: Echo) -> None:
             where = f"{home} (temporary, removed at the end)"
         else:
             home = options.workdir.absolute()
-            where = f"{home} (kept: DAGSTER_HOME for `dagster dev`, and the app database)"
+            where = f"{home} (kept: Dagster home with both runs, app database, master key file)"
         workspace = LocalWorkspace(home)
         echo("oracle-mailchimp demo: the connector against the built-in Oracle Fusion and Mailchimp sandbox")
         echo("")
@@ -190,3 +190,6 @@ def run_demo(options: DemoOptions, echo: Echo) -> None:
     if problems:
         raise DemoFailed(f"{len(problems)} check(s) failed: " + "; ".join(problems))
     echo(f"Demo finished in {time.monotonic() - began:.1f} s: every change ended as expected.")
+    if options.workdir is not None:
+        home = options.workdir.absolute()
+        echo(f"Browse both runs in the Dagster UI: DAGSTER_HOME={home} dagster dev -w workspace.yaml")
