@@ -304,13 +304,6 @@ def test_remove_without_yes_asks_and_refuses_when_it_cannot(cli: Run) -> None:
     assert "acme" in cli("tenants", "list").out
 
 
-def test_tenants_test_is_not_wired_yet(cli: Run) -> None:
-    assert cli("tenants", "add", "acme", *ADD_FLAGS).code == 0
-    assert "is not wired to the Oracle and Mailchimp clients yet" in one_error_line(
-        cli("tenants", "test", "acme")
-    )
-
-
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite: covered in-process
 def test_a_real_subprocess_keeps_secrets_out_of_its_output(cli_env: Database, tmp_path: Path) -> None:
     executable = Path(sys.executable).parent / "oracle-mailchimp"
