@@ -13,7 +13,13 @@ from typing import Any
 import click
 
 from oracle_mailchimp_dagster.errors import UserError
-from oracle_mailchimp_dagster.store import Database, LedgerEntry, SyncStore, TenantNotFoundError
+from oracle_mailchimp_dagster.store import (
+    LOCATION_HELP,
+    Database,
+    LedgerEntry,
+    SyncStore,
+    TenantNotFoundError,
+)
 from oracle_mailchimp_dagster.tenants.registry import TenantRegistry
 
 PAGE = 1000
@@ -85,6 +91,10 @@ def latest_run_id(store: SyncStore, tenant_id: str) -> str | None:
     return state.last_run_id if state else None
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 def counts_text(counts: dict[str, int]) -> str:
     return ", ".join(f"{name} {count}" for name, count in sorted(counts.items())) or "none"
 
@@ -112,7 +122,7 @@ def _require_tenant(registry: TenantRegistry, tenant_id: str) -> None:
         raise TenantNotFoundError(tenant_id)
 
 
-@click.command()
+@click.command(epilog=LOCATION_HELP)
 @click.argument("tenant_id", metavar="TENANT")
 @click.option("--run", "run_id", metavar="RUN_ID", help="Every row of this run (full run id), in order.")
 @click.option("--customer", "customer_key", metavar="KEY", help="This customer's history, newest first.")
@@ -164,7 +174,7 @@ def _show_run(
     total = sum(counts.values())
     if not as_json:
         shown = total if limit is None else min(limit, total)
-        click.echo(f"tenant {tenant_id}, run {run_id}: {total} rows ({counts_text(counts)})")
+        click.echo(f"tenant {tenant_id}, run {run_id}: {plural(total, 'row')} ({counts_text(counts)})")
         if shown < total:
             click.echo(f"showing the first {shown}; drop --limit to see all")
     echo_entries(run_entries(store, tenant_id, run_id, limit), as_json)
@@ -185,5 +195,7 @@ def _show_customer(
         if not entries:
             click.echo(f"tenant {tenant_id}, customer {customer_key}: no ledger rows")
             return
-        click.echo(f"tenant {tenant_id}, customer {customer_key}: {len(entries)} rows, newest first")
+        click.echo(
+            f"tenant {tenant_id}, customer {customer_key}: {plural(len(entries), 'row')}, newest first"
+        )
     echo_entries(entries, as_json)

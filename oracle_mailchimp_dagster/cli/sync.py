@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from oracle_mailchimp_dagster.cli.audit import entry_json, run_entries, table_header, table_row
+from oracle_mailchimp_dagster.cli.audit import entry_json, plural, run_entries, table_header, table_row
 from oracle_mailchimp_dagster.errors import UserError
-from oracle_mailchimp_dagster.store import LedgerEntry, SyncStore
+from oracle_mailchimp_dagster.store import LOCATION_HELP, LedgerEntry, SyncStore
 from oracle_mailchimp_dagster.sync.outcomes import FAILED
 from oracle_mailchimp_dagster.tenants.registry import open_registry
 
@@ -32,6 +32,10 @@ if TYPE_CHECKING:  # Dagster, pandas and the definitions load only when a sync r
 
 DAGSTER_HOME_EXAMPLE = "export DAGSTER_HOME=$PWD/.dagster_home"
 FAILURE_SAMPLE = 5
+EPILOG = (
+    "Runs are recorded in the Dagster instance of $DAGSTER_HOME (required; the directory is created "
+    f"when missing), e.g. `{DAGSTER_HOME_EXAMPLE}`. {LOCATION_HELP}"
+)
 # Run-config words in selection errors -> the flags a CLI user typed.
 FLAG_FOR_WORD = {
     "since/until": "--since/--until",
@@ -180,16 +184,18 @@ def render_report(report: Mapping[str, Any], failures: list[LedgerEntry]) -> lis
             selection += f", LastUpdateDate from {report['window_start']} to {report['window_end'] or 'now'}"
         lines.append(f"  selection: {selection}")
         lines.append(
-            f"  read:      {report['rows_read']} customers from Oracle ({report['retries_due']} retries due)"
+            f"  read:      {plural(report['rows_read'], 'customer')} from Oracle "
+            f"({report['retries_due']} of them due for retry)"
         )
     if report["planned"]:
         lines.append(f"  planned:   {_nonzero(report['planned'])}")
     if report["outcomes"]:
         lines.append(f"  outcomes:  {_nonzero(report['outcomes'])}")
-    if report["mark_after"] is not None:
-        lines.append(f"  mark:      {report['mark_before']} -> {report['mark_after']}")
-    elif report["mark_before"] is not None:
-        lines.append(f"  mark:      {report['mark_before']} (unchanged)")
+    before, after = report["mark_before"], report["mark_after"]
+    if after is not None and after != before:
+        lines.append(f"  mark:      {before} -> {after}")
+    elif before is not None:
+        lines.append(f"  mark:      {before} (unchanged)")
     if report["dead_letters"]:
         lines.append(f"  dead letters waiting: {report['dead_letters']}")
     if report["failed"]:
@@ -242,7 +248,7 @@ def failure_sample(store: SyncStore, tenant_id: str, run_id: str, count: int) ->
     return list(islice(failed, count))
 
 
-@click.command()
+@click.command(epilog=EPILOG)
 @click.argument("tenant_id", metavar="TENANT")
 @click.option("--full", is_flag=True, help="Every customer (a full resync); the mark does not move back.")
 @click.option("--since", metavar="TS", help="Customers whose LastUpdateDate is at or after TS (ISO 8601).")
@@ -302,7 +308,7 @@ def sync(
             try:
                 summary = launch_sync(request, registry, instance)
             except dg.DagsterError as exc:
-                raise SyncFailedError(f"the sync run could not run: {' '.join(str(exc).split())}") from None
+                raise SyncFailedError(f"the sync run could not start: {' '.join(str(exc).split())}") from None
         duration = time.monotonic() - started
         ledger_rows = sum(store.ledger.outcome_counts(tenant_id, summary.run_id).values())
         failures = failure_sample(store, tenant_id, summary.run_id, FAILURE_SAMPLE) if ledger_rows else []

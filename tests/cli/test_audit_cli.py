@@ -3,6 +3,7 @@
 import json
 import re
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -33,7 +34,7 @@ def assert_one_line_error(result: CliResult, code: int = 2) -> None:
     assert len(result.err.strip().splitlines()) == 1 and result.err.startswith("oracle-mailchimp: ")
 
 
-def synced(h: SyncHarness, **extract: object) -> str:
+def synced(h: SyncHarness, **extract: Any) -> str:
     result = h.run(**extract)
     assert result.success
     return result.run_id
