@@ -50,6 +50,7 @@ from oracle_mailchimp_dagster.mailchimp.problems import problem_from_body, retry
 from oracle_mailchimp_dagster.mailchimp.settings import MailchimpClientOptions, MailchimpConnection
 from oracle_mailchimp_dagster.mailchimp.tagging import (
     SegmentCall,
+    deleted_tag_problem,
     plan_tag_changes,
     segment_call_problems,
     segment_calls,
@@ -427,6 +428,11 @@ class MailchimpClient:
                 "POST", f"/lists/{list_id}/segments/{call.segment_id}", scope="list", json_body=call.body()
             )
         except MailchimpError as exc:
+            if exc.kind is ErrorKind.CONFIGURATION and exc.problem.status == 404:
+                # The list answered moments ago: someone deleted the tag meanwhile. Its removals are
+                # done; its additions can wait for the next run, which creates the tag again.
+                self.stats.add("tag_segments_deleted_meanwhile")
+                return {address: deleted_tag_problem(call.tag) for address in call.add}
             if exc.kind is ErrorKind.CONFIGURATION:
                 raise
             return {address: exc.problem for address in call.addresses}

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from itertools import zip_longest
 from typing import Any
 
-from oracle_mailchimp_dagster.mailchimp.errors import MailchimpProblem
+from oracle_mailchimp_dagster.mailchimp.errors import ErrorKind, MailchimpProblem
 from oracle_mailchimp_dagster.mailchimp.models import TagChange, tag_key
 from oracle_mailchimp_dagster.mailchimp.problems import problem_from_segment_error
 
@@ -111,3 +111,10 @@ def segment_call_problems(call: SegmentCall, answer: Mapping[str, Any]) -> dict[
             if address in sent:
                 problems.setdefault(address, problem)
     return problems
+
+
+def deleted_tag_problem(tag: str) -> MailchimpProblem:
+    """An addition to a tag deleted while tagging: retryable, the next run creates the tag again."""
+    return MailchimpProblem(
+        ErrorKind.RETRYABLE, "Tag Deleted", f"tag '{tag}' was deleted in Mailchimp while tagging", 404
+    )

@@ -313,3 +313,44 @@ def test_an_unreadable_segment_list_fails_every_address_without_raising(
     problems = client.apply_tag_changes(list_id, changes)
     assert sorted(problems) == ["ann@tags.io", "bob@tags.io"], "cy had nothing to change"
     assert {(p.kind, p.status) for p in problems.values()} == {(ErrorKind.RETRYABLE, 503)}
+
+
+class DeletesTagBehindTheClientsBack:
+    """Response hook: right after the client's first segment read, someone deletes the tag `name`."""
+
+    def __init__(self, sandbox: RunningMailchimpSandbox, name: str) -> None:
+        self.sandbox = sandbox
+        self.name = name
+        self.done = False
+
+    def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        if self.done or response.request.method != "GET" or "/segments?" not in str(response.request.url):
+            return
+        self.done = True
+        segment_id = next(s["id"] for s in response.json()["segments"] if s["name"] == self.name)
+        other = requests.delete(
+            f"{self.sandbox.api_base}/lists/{self.sandbox.config.list_id}/segments/{segment_id}",
+            auth=("someone-in-the-web-app", self.sandbox.config.api_key),
+            timeout=10,
+        )
+        assert other.status_code == 204, other.text
+
+
+def test_a_tag_deleted_while_tagging_leaves_its_additions_for_the_next_run(
+    mailchimp_sandbox: RunningMailchimpSandbox, mailchimp_client_factory: MailchimpClientFactory
+) -> None:
+    client, _ = mailchimp_client_factory(
+        mailchimp_sandbox, hooks=[DeletesTagBehindTheClientsBack(mailchimp_sandbox, "old")]
+    )
+    list_id = mailchimp_sandbox.config.list_id
+    seed(mailchimp_sandbox, ["ann@tags.io", "bob@tags.io"], tags=["old"])
+    changes = {
+        "ann@tags.io": TagChange(add=("new",), remove=("old",)),
+        "bob@tags.io": TagChange(add=("OLD",)),
+    }
+    problems = client.apply_tag_changes(list_id, changes)
+    assert list(problems) == ["bob@tags.io"]
+    assert (problems["bob@tags.io"].kind, problems["bob@tags.io"].status) == (ErrorKind.RETRYABLE, 404)
+    assert tags_by_email(mailchimp_sandbox) == {"ann@tags.io": {"new"}, "bob@tags.io": set()}
+    assert client.apply_tag_changes(list_id, {"bob@tags.io": TagChange(add=("old",))}) == {}, "the next run"
+    assert tags_by_email(mailchimp_sandbox)["bob@tags.io"] == {"old"}
