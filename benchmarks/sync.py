@@ -45,9 +45,9 @@ TOKEN_S, PAGE_S, ROW_S = 0.200, 0.300, 0.001
 CONCURRENCY = 8
 
 
-def start_sandbox(customers: int, env_file: Path) -> subprocess.Popen[bytes]:
+def start_sandbox(customers: int, env_file: Path, latency: str) -> subprocess.Popen[bytes]:
     cli = Path(sys.executable).with_name("oracle-mailchimp")
-    command = [str(cli), "sandbox", "serve", "--customers", str(customers), "--latency", "realistic"]
+    command = [str(cli), "sandbox", "serve", "--customers", str(customers), "--latency", latency]
     proc = subprocess.Popen([*command, "--env-file", str(env_file)], stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while not (env_file.exists() and env_file.read_text().endswith("\n")):
@@ -95,13 +95,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--max-ratio", type=float, default=1.5)
     parser.add_argument("--max-memory-mib", type=float, default=1024)
+    parser.add_argument(
+        "--latency", choices=["realistic", "none"], default="realistic", help="none: memory only"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="omd-bench-") as work:
         root = Path(work)
         os.environ["ORACLE_MAILCHIMP_DATABASE_URL"] = f"sqlite:///{root / 'app.db'}"
         os.environ["ORACLE_MAILCHIMP_KEY_FILE"] = str(root / "master.key")
         os.environ.pop("ORACLE_MAILCHIMP_MASTER_KEY", None)
-        sandbox = start_sandbox(args.customers, root / "sandbox.env")
+        sandbox = start_sandbox(args.customers, root / "sandbox.env", args.latency)
         try:
             env = dict(line.split("=", 1) for line in (root / "sandbox.env").read_text().splitlines())
             db = Database.from_url()

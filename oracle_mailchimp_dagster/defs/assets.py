@@ -15,7 +15,7 @@ from oracle_mailchimp_dagster.pipeline.execute import PlanExecutor
 from oracle_mailchimp_dagster.pipeline.extract import CustomerExtract, extract_customers
 from oracle_mailchimp_dagster.pipeline.plan import MemberPlan, build_plan, load_states_by_keys
 from oracle_mailchimp_dagster.pipeline.selection import resolve_selection
-from oracle_mailchimp_dagster.pipeline.settle import build_commit
+from oracle_mailchimp_dagster.pipeline.settle import build_commit, outcome_frame
 from oracle_mailchimp_dagster.sync.model import Action
 from oracle_mailchimp_dagster.sync.outcomes import FAILED, Outcome, not_sent
 
@@ -175,7 +175,7 @@ def mailchimp_sync_results(
     rate = failed / total if total else 0.0
     dead_letters = store.retries.dead_letter_count(tenant_id)
     return dg.MaterializeResult(
-        value=outcomes,
+        value=outcome_frame(outcomes),
         metadata={
             "dry_run": config.dry_run,
             "records": total,

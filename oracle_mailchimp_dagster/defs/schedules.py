@@ -57,6 +57,6 @@ def build_schedules() -> list[dg.ScheduleDefinition]:
     """Schedules for every tenant in the registry (none, with a warning, before `db upgrade`)."""
     none: list[TenantConfig] = []
     if not _database_exists():
-        return none
+        return []
     tenants = load_or_default(lambda: TenantRegistry.open().list_all(), none, "tenant registry")
     return [build_tenant_schedule(t) for t in tenants]

@@ -2,7 +2,7 @@
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import pandas as pd
@@ -102,7 +102,9 @@ class MemberPlan:
 
 
 def action_frame(actions: Sequence[PlannedAction]) -> pd.DataFrame:
-    return pd.DataFrame([asdict(a) for a in actions], columns=list(ACTION_COLUMNS), dtype=object)
+    """Column by column: no intermediate dict per action."""
+    data = {name: pd.Series([getattr(a, name) for a in actions], dtype=object) for name in ACTION_COLUMNS}
+    return pd.DataFrame(data, columns=list(ACTION_COLUMNS))
 
 
 def frame_action(row: Any) -> PlannedAction:

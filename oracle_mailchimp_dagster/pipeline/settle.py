@@ -3,6 +3,9 @@
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
 
 from oracle_mailchimp_dagster.store.records import (
     HighWaterMark,
@@ -108,3 +111,22 @@ def build_commit(
         new_mark=new_mark,
     )
     return commit, recorded
+
+
+OUTCOME_COLUMNS = ("customer_key", "email", "action", "outcome", "http_status", "title", "detail")
+
+
+def outcome_frame(outcomes: Sequence[RecordOutcome]) -> pd.DataFrame:
+    """The run's results, one row per record (the ledger rows, as a frame)."""
+    columns: dict[str, list[Any]] = {name: [] for name in OUTCOME_COLUMNS}
+    for o in outcomes:
+        columns["customer_key"].append(o.action.customer_key)
+        columns["email"].append(o.action.email)
+        columns["action"].append(o.action.action.value)
+        columns["outcome"].append(o.outcome.value)
+        columns["http_status"].append(o.http_status)
+        columns["title"].append(o.title)
+        columns["detail"].append(o.detail)
+    return pd.DataFrame(
+        {k: pd.Series(v, dtype=object) for k, v in columns.items()}, columns=list(OUTCOME_COLUMNS)
+    )
