@@ -243,7 +243,8 @@ def dagster_output(verbose: bool) -> Iterator[None]:
 
 
 def failure_sample(store: SyncStore, tenant_id: str, run_id: str, count: int) -> list[LedgerEntry]:
-    """The run's first `count` failed rows, reading the ledger in order only as far as needed."""
+    """The run's first `count` failed rows, reading the ledger in order only as far as needed (call it
+    only when the run reported failures, or it reads the whole run)."""
     failed = (e for e in run_entries(store, tenant_id, run_id, None) if e.outcome in _FAILED_OUTCOMES)
     return list(islice(failed, count))
 
@@ -311,7 +312,8 @@ def sync(
                 raise SyncFailedError(f"the sync run could not start: {' '.join(str(exc).split())}") from None
         duration = time.monotonic() - started
         ledger_rows = sum(store.ledger.outcome_counts(tenant_id, summary.run_id).values())
-        failures = failure_sample(store, tenant_id, summary.run_id, FAILURE_SAMPLE) if ledger_rows else []
+        failed = int(summary.metadata.get("mailchimp_sync_results", {}).get("failed", 0))
+        failures = failure_sample(store, tenant_id, summary.run_id, FAILURE_SAMPLE) if failed else []
     report = build_report(request, summary, duration_s=duration, ledger_rows=ledger_rows, failures=failures)
     if as_json:
         click.echo(json.dumps(report, indent=2))
