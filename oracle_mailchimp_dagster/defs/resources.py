@@ -13,7 +13,7 @@ from oracle_mailchimp_dagster.fusion import FusionClient, FusionClientOptions
 from oracle_mailchimp_dagster.http import RetryPolicy, Timeouts
 from oracle_mailchimp_dagster.mailchimp import MailchimpClient, MailchimpClientOptions
 from oracle_mailchimp_dagster.store.engine import Database
-from oracle_mailchimp_dagster.store.location import normalise_url
+from oracle_mailchimp_dagster.store.location import normalise_url, resolve_database_url
 from oracle_mailchimp_dagster.store.sync_store import SyncStore
 from oracle_mailchimp_dagster.tenants.connections import fusion_connection, mailchimp_connection
 from oracle_mailchimp_dagster.tenants.model import TenantConfig
@@ -21,8 +21,10 @@ from oracle_mailchimp_dagster.tenants.registry import TenantRegistry
 
 
 @lru_cache(maxsize=8)
-def _database(url: str | None) -> Database:
-    return Database.from_url(normalise_url(url) if url else None)
+def _database(url: str) -> Database:
+    """One engine per database URL and process (keyed by the resolved URL, so a changed
+    ORACLE_MAILCHIMP_DATABASE_URL is honoured)."""
+    return Database.from_url(normalise_url(url))
 
 
 class AppDatabase(dg.ConfigurableResource):
@@ -32,7 +34,8 @@ class AppDatabase(dg.ConfigurableResource):
     database_url: str | None = None
 
     def database(self) -> Database:
-        return _database(self.database_url)
+        url = self.database_url or resolve_database_url().render_as_string(hide_password=False)
+        return _database(url)
 
     def sync_store(self) -> SyncStore:
         return SyncStore.open(self.database())

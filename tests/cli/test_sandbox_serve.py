@@ -53,7 +53,7 @@ def test_serve_writes_env_file_serves_both_apis_and_stops_on_sigterm(tmp_path: P
         assert token.status_code == 200
         accounts = requests.get(
             env["ORACLE_BASE_URL"] + env["ORACLE_RESOURCE_PATH"],
-            params={"limit": 500, "onlyData": "true", "totalResults": "true"},
+            params={"limit": "500", "onlyData": "true", "totalResults": "true"},
             headers={"Authorization": f"Bearer {token.json()['access_token']}"},
             timeout=10,
         )

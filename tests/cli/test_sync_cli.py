@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,6 @@ import pytest
 from pydantic import SecretStr
 
 from oracle_mailchimp_dagster.cli.sync import customer_keys, failure_reason, flag_names
-from oracle_mailchimp_dagster.defs.resources import _database
 from oracle_mailchimp_dagster.defs.run_tags import TENANT_TAG
 from oracle_mailchimp_dagster.store import SecretName
 from tests.e2e.scenario import sole_holders
@@ -28,16 +27,6 @@ RunCli = Callable[..., CliResult]
 
 
 REPO_DAGSTER_YAML = Path(__file__).parents[2] / "dagster.yaml"
-
-
-@pytest.fixture(autouse=True)
-def default_database_follows_the_environment() -> Iterator[None]:
-    """Workaround: `AppDatabase()` caches the database it resolves from the environment under the key
-    None, so a second test in this process would reach the first test's database. Forget it around
-    each test (the proper fix belongs in `defs.resources`)."""
-    _database.cache_clear()
-    yield
-    _database.cache_clear()
 
 
 @pytest.fixture
