@@ -1,0 +1,144 @@
+"""A real `dagster dev` (webserver, daemon, code server) for end-to-end tests, driven through GraphQL.
+
+It is started as `oracle-mailchimp dev` starts it (same command, own session, stopped once with
+SIGTERM by `dev.stop_dagster`), with SIGINT and SIGTERM reset to their defaults in the child: a test
+run from a background job would otherwise hand them down ignored (Dagster notes §0.9).
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import requests
+
+from oracle_mailchimp_dagster.demo_workspace import LocalWorkspace
+from oracle_mailchimp_dagster.dev import HOST, dagster_dev_command, server_ready, stop_dagster
+
+REPO = Path(__file__).resolve().parents[2]
+READY_TIMEOUT_S = 120.0
+POLL_S = 0.5
+REPOSITORY_NAME = "__repository__"
+# Variables of the test process that must not reach Dagster's processes.
+DROPPED_ENV = ("ORACLE_MAILCHIMP_CRASH_AT",)
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def poll(check: Callable[[], T | None], timeout_s: float, what: str, interval_s: float = POLL_S) -> T:
+    """`check()` until it returns something other than None (or False); fail naming `what` at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = check()
+        if value is not None and value is not False:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout_s:.0f} s")
+        time.sleep(interval_s)
+
+
+def _default_signals() -> None:
+    """In the child before exec: SIGINT and SIGTERM back to their defaults, whatever we inherited."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass
+class DagsterDev:
+    """A running `dagster dev`; `graphql` posts to its API and fails on any GraphQL error."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+    stop_messages: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = requests.post(
+            f"{self.url}/graphql", json={"query": query, "variables": variables or {}}, timeout=60
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert not body.get("errors"), body["errors"]
+        data: dict[str, Any] = body["data"]
+        return data
+
+    def location_name(self) -> str:
+        """The code location's name once it has loaded (fails at once on a load error)."""
+        query = """{ workspaceOrError { __typename ... on Workspace { locationEntries { name loadStatus
+            locationOrLoadError { __typename ... on PythonError { message } } } } } }"""
+
+        def loaded() -> str | None:
+            entries = self.graphql(query)["workspaceOrError"]["locationEntries"]
+            assert len(entries) == 1, entries
+            entry = entries[0]
+            if entry["loadStatus"] != "LOADED":
+                return None
+            assert entry["locationOrLoadError"]["__typename"] == "RepositoryLocation", entry
+            return str(entry["name"])
+
+        return poll(loaded, READY_TIMEOUT_S, "the code location loads")
+
+    def repository_selector(self) -> dict[str, str]:
+        return {"repositoryLocationName": self.location_name(), "repositoryName": REPOSITORY_NAME}
+
+    def stop(self) -> None:
+        """SIGTERM once and wait, as `oracle-mailchimp dev` does (it kills only after a timeout)."""
+        stop_dagster(self.process, lambda message, **_: self.stop_messages.append(str(message)))
+
+
+@contextmanager
+def running_dagster_dev(workspace: LocalWorkspace, log_path: Path) -> Iterator[DagsterDev]:
+    """`dagster dev -w workspace.yaml` of this repository on `workspace`, answering /server_info."""
+    workspace.write_instance_config((REPO / "dagster.yaml").read_text(encoding="utf-8"))
+    port = free_port()
+    env = {k: v for k, v in workspace.child_env(os.environ).items() if k not in DROPPED_ENV}
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            dagster_dev_command(REPO / "workspace.yaml", port),
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_default_signals,
+        )
+    dev = DagsterDev(process, port, log_path)
+    try:
+
+        def ready() -> bool:
+            assert process.poll() is None, f"dagster dev exited with {process.returncode}:\n{dev.log()}"
+            return server_ready(port)
+
+        poll(ready, READY_TIMEOUT_S, f"dagster dev answers /server_info on port {port}")
+        yield dev
+    finally:
+        dev.stop()
