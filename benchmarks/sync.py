@@ -27,17 +27,13 @@ from typing import Any
 
 import dagster as dg
 import requests
-from pydantic import SecretStr
 
 from oracle_mailchimp_dagster.launch import SyncRequest, launch_sync
 from oracle_mailchimp_dagster.store.engine import Database
 from oracle_mailchimp_dagster.store.migrate import upgrade_schema
-from oracle_mailchimp_dagster.store.records import SecretName
+from oracle_mailchimp_dagster.tenants.env_file import secrets_from_env, tenant_from_env
 from oracle_mailchimp_dagster.tenants.model import (
-    MailchimpSettings,
-    OracleSettings,
-    TenantConfig,
-    TenantMapping,
+    mapping_with_company,
 )
 from oracle_mailchimp_dagster.tenants.registry import TenantRegistry
 
@@ -58,32 +54,7 @@ def start_sandbox(customers: int, env_file: Path, latency: str) -> subprocess.Po
 
 
 def register(env: dict[str, str], registry: TenantRegistry) -> None:
-    tenant = TenantConfig(
-        id="bench",
-        oracle=OracleSettings(
-            base_url=env["ORACLE_BASE_URL"],
-            token_url=env["ORACLE_TOKEN_URL"],
-            scope=env["ORACLE_SCOPE"],
-            client_id=env["ORACLE_CLIENT_ID"],
-        ),
-        mailchimp=MailchimpSettings(list_id=env["MAILCHIMP_LIST_ID"], api_base=env["MAILCHIMP_API_BASE"]),
-        mapping=TenantMapping(
-            merge_fields={
-                "FNAME": "@contact_first_name",
-                "LNAME": "@contact_last_name",
-                "COMPANY": "OrganizationName",
-                "PHONE": "FormattedPhoneNumber",
-                "ADDRESS": "@billing_address",
-            }
-        ),
-    )
-    registry.add(
-        tenant,
-        {
-            SecretName.ORACLE_CLIENT_SECRET: SecretStr(env["ORACLE_CLIENT_SECRET"]),
-            SecretName.MAILCHIMP_API_KEY: SecretStr(env["MAILCHIMP_API_KEY"]),
-        },
-    )
+    registry.add(tenant_from_env("bench", env, mapping=mapping_with_company()), secrets_from_env(env))
 
 
 def stats(base_url: str) -> dict[str, Any]:

@@ -11,32 +11,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import SecretStr
-
 from oracle_mailchimp_dagster.sandbox.runner import SandboxPair
 from oracle_mailchimp_dagster.secrets import KEY_FILE_ENV, MASTER_KEY_ENV, KeyStore
 from oracle_mailchimp_dagster.secrets.keystore import DEFAULT_KEY_FILE_NAME
-from oracle_mailchimp_dagster.store import DATABASE_URL_ENV, Database, SecretName, upgrade_schema
+from oracle_mailchimp_dagster.store import DATABASE_URL_ENV, Database, upgrade_schema
 from oracle_mailchimp_dagster.store.location import DEFAULT_SQLITE_NAME, normalise_url
-from oracle_mailchimp_dagster.tenants import (
-    MailchimpSettings,
-    OracleSettings,
-    TenantConfig,
-    TenantMapping,
-    TenantRegistry,
-)
+from oracle_mailchimp_dagster.tenants import TenantConfig, TenantRegistry
+from oracle_mailchimp_dagster.tenants.env_file import secrets_from_env, tenant_from_env
+from oracle_mailchimp_dagster.tenants.model import mapping_with_company
 
 DEMO_TENANT = "demo"
 # The sandbox audience has a COMPANY field, so the demo maps the organization name there too.
-DEMO_MAPPING = TenantMapping(
-    merge_fields={
-        "FNAME": "@contact_first_name",
-        "LNAME": "@contact_last_name",
-        "COMPANY": "OrganizationName",
-        "PHONE": "FormattedPhoneNumber",
-        "ADDRESS": "@billing_address",
-    }
-)
+DEMO_MAPPING = mapping_with_company()
 
 
 @dataclass(frozen=True)
@@ -90,19 +76,7 @@ class LocalWorkspace:
 
 def demo_tenant(pair: SandboxPair) -> TenantConfig:
     """Tenant `demo`: the Fusion sandbox (OAuth) into the Mailchimp sandbox's default audience."""
-    fusion, mailchimp = pair.fusion, pair.mailchimp
-    return TenantConfig(
-        id=DEMO_TENANT,
-        display_name="Demo (sandbox)",
-        oracle=OracleSettings(
-            base_url=fusion.url,
-            token_url=fusion.token_url,
-            scope=fusion.config.scope,
-            client_id=fusion.config.client_id,
-        ),
-        mailchimp=MailchimpSettings(list_id=mailchimp.config.list_id, api_base=mailchimp.api_base),
-        mapping=DEMO_MAPPING,
-    )
+    return tenant_from_env(DEMO_TENANT, pair.env(), display_name="Demo (sandbox)", mapping=DEMO_MAPPING)
 
 
 def register_demo_tenant(registry: TenantRegistry, pair: SandboxPair) -> bool:
@@ -114,13 +88,7 @@ def register_demo_tenant(registry: TenantRegistry, pair: SandboxPair) -> bool:
     replaced = registry.exists(DEMO_TENANT)
     if replaced:
         registry.remove(DEMO_TENANT)
-    registry.add(
-        demo_tenant(pair),
-        {
-            SecretName.ORACLE_CLIENT_SECRET: pair.fusion.config.client_secret,
-            SecretName.MAILCHIMP_API_KEY: SecretStr(pair.mailchimp.config.api_key),
-        },
-    )
+    registry.add(demo_tenant(pair), secrets_from_env(pair.env()))
     return replaced
 
 

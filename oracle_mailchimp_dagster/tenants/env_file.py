@@ -1,8 +1,14 @@
 """Read the sandbox's env file (KEY=VALUE lines) as an alternative to `tenants add` flags."""
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+from pydantic import SecretStr
+
+from oracle_mailchimp_dagster.store.records import SecretName
 from oracle_mailchimp_dagster.tenants.errors import TenantConfigError
+from oracle_mailchimp_dagster.tenants.model import TenantConfig
 
 # Env-file key -> (section, field) of the tenant configuration.
 SETTING_KEYS: dict[str, tuple[str, str]] = {
@@ -56,3 +62,16 @@ def settings_from_env(values: dict[str, str]) -> dict[str, dict[str, str]]:
         if values.get(key):
             nested.setdefault(section, {})[field] = values[key]
     return nested
+
+
+def tenant_from_env(tenant_id: str, values: Mapping[str, str], **settings: Any) -> TenantConfig:
+    """A tenant (OAuth, API key) on the services an env file names, with further settings merged in."""
+    return TenantConfig.model_validate({"id": tenant_id, **settings_from_env(dict(values)), **settings})
+
+
+def secrets_from_env(values: Mapping[str, str]) -> dict[SecretName, SecretStr]:
+    """The env file's Oracle client secret and Mailchimp API key, for `TenantRegistry.add`."""
+    return {
+        SecretName.ORACLE_CLIENT_SECRET: SecretStr(values[ORACLE_SECRET_KEY]),
+        SecretName.MAILCHIMP_API_KEY: SecretStr(values[MAILCHIMP_SECRET_KEY]),
+    }

@@ -224,6 +224,11 @@ class TenantMapping(FieldMapping):
         return value
 
 
+def mapping_with_company() -> TenantMapping:
+    """The default mapping plus COMPANY from OrganizationName, for audiences that have that field."""
+    return TenantMapping(merge_fields={**tenant_merge_fields(), "COMPANY": "OrganizationName"})
+
+
 class TenantConfig(Strict):
     id: TenantId
     display_name: str = Field(default="", max_length=200)
