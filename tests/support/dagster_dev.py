@@ -25,10 +25,20 @@ REPO = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 120.0
 POLL_S = 0.5
 REPOSITORY_NAME = "__repository__"
+# Run statuses after which a run's status and times no longer change.
+TERMINAL_RUN_STATUSES = frozenset({"SUCCESS", "FAILURE", "CANCELED"})
 # Variables of the test process that must not reach Dagster's processes.
 DROPPED_ENV = ("ORACLE_MAILCHIMP_CRASH_AT",)
 
 T = TypeVar("T")
+
+
+LAUNCH_RUN = """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) { __typename
+  ... on LaunchRunSuccess { run { runId } } ... on PythonError { message }
+  ... on RunConfigValidationInvalid { errors { message } } } }"""
+RUNS_BY_ID = """query($ids: [String!]) { runsOrError(filter: {runIds: $ids}) { __typename
+  ... on Runs { results { runId status startTime endTime tags { key value } } }
+  ... on PythonError { message } } }"""
 
 
 def free_port() -> int:
@@ -109,6 +119,30 @@ class DagsterDev:
 
     def repository_selector(self) -> dict[str, str]:
         return {"repositoryLocationName": self.location_name(), "repositoryName": REPOSITORY_NAME}
+
+    def launch_run(
+        self,
+        repo: dict[str, str],
+        job_name: str,
+        tags: dict[str, str],
+        run_config: dict[str, Any] | None = None,
+    ) -> str:
+        """Submit a run of `job_name` as the UI does (queued for the daemon under the instance's run
+        limits); its run id."""
+        params = {
+            "selector": {**repo, "jobName": job_name},
+            "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
+            "runConfigData": run_config or {},
+        }
+        launched = self.graphql(LAUNCH_RUN, {"params": params})["launchRun"]
+        assert launched["__typename"] == "LaunchRunSuccess", launched
+        return str(launched["run"]["runId"])
+
+    def runs(self, run_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """These runs by id: status, startTime and endTime (epoch seconds, null until set) and tags."""
+        found = self.graphql(RUNS_BY_ID, {"ids": run_ids})["runsOrError"]
+        assert found["__typename"] == "Runs", found
+        return {str(run["runId"]): run for run in found["results"]}
 
     def stop(self) -> None:
         """SIGTERM once and wait, as `oracle-mailchimp dev` does (it kills only after a timeout)."""
