@@ -87,7 +87,8 @@ def stop_requested() -> Iterator[threading.Event]:
             signal.signal(signum, old)
 
 
-def _group_alive(pgid: int) -> bool:
+def group_alive(pgid: int) -> bool:
+    """Whether any process of the group is still there."""
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
@@ -99,7 +100,7 @@ def _group_alive(pgid: int) -> bool:
 
 def _wait_group_gone(pgid: int, timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
-    while _group_alive(pgid):
+    while group_alive(pgid):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.1)

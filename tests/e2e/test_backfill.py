@@ -18,13 +18,14 @@ from pydantic import SecretStr
 from oracle_mailchimp_dagster.defs.assets import GROUP
 from oracle_mailchimp_dagster.defs.partitions import TENANTS
 from oracle_mailchimp_dagster.demo_workspace import DEMO_MAPPING, LocalWorkspace
+from oracle_mailchimp_dagster.dev import group_alive
 from oracle_mailchimp_dagster.sandbox.mailchimp.config import COMPANY_MERGE_FIELD
 from oracle_mailchimp_dagster.sandbox.runner import SandboxOptions, SandboxPair
 from oracle_mailchimp_dagster.store import SecretName
 from oracle_mailchimp_dagster.store.sync_store import SyncStore
 from oracle_mailchimp_dagster.tenants import MailchimpSettings, OracleSettings, TenantConfig
 from tests.e2e.expected import expected_members
-from tests.support.dagster_dev import DagsterDev, group_alive, poll, running_dagster_dev
+from tests.support.dagster_dev import DagsterDev, poll, running_dagster_dev
 
 CUSTOMERS = 200
 TENANT_IDS = ("acme", "globex")
