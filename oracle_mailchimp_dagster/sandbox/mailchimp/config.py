@@ -3,6 +3,7 @@
 Behaviour that Mailchimp does not document (reference §11) is a switch here, so tests can pin either reading.
 """
 
+import hashlib
 import re
 from typing import Any, Literal
 
@@ -10,8 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from oracle_mailchimp_dagster.sandbox.common.latency import LatencyModel, LatencyProfile
 
-SANDBOX_API_KEY = "eabf8d4a5e8cd9de8c589c8697c10601-us21"
-SANDBOX_OAUTH_TOKEN = "b6e63ded0e9041577c4a2e2c363a0dc4"
+# The sandbox's own credentials: public, fixed, and valid nowhere but the sandbox. Derived rather than
+# spelled out so they cannot be mistaken for a real key committed by accident.
+SANDBOX_API_KEY = hashlib.sha256(b"oracle-mailchimp-dagster sandbox api key").hexdigest()[:32] + "-us21"
+SANDBOX_OAUTH_TOKEN = hashlib.sha256(b"oracle-mailchimp-dagster sandbox oauth token").hexdigest()[:32]
 
 API_KEY_PATTERN = re.compile(r"^[0-9a-f]{32}-[a-z]+[0-9]+$")
 LIST_ID_PATTERN = re.compile(r"^[0-9a-f]{10}$")
