@@ -21,6 +21,7 @@ from oracle_mailchimp_dagster.mailchimp.errors import error_for
 from oracle_mailchimp_dagster.pipeline.failures import failed
 from oracle_mailchimp_dagster.sync.model import Action, PlannedAction
 from oracle_mailchimp_dagster.sync.outcomes import Outcome, RecordOutcome, done, not_sent
+from oracle_mailchimp_dagster.sync.planning import ACTION_FOR_INACTIVE
 from oracle_mailchimp_dagster.sync.rules import InactiveAction, SyncPolicy
 
 _SINGLE = frozenset({Action.EMAIL_CHANGE, Action.UNSUBSCRIBE, Action.ARCHIVE, Action.DELETE})
@@ -111,10 +112,9 @@ class PlanExecutor:
             if exc.kind is ErrorKind.CONFIGURATION:
                 raise
             return failed(item, exc.problem)
-        outcome = done(item)
-        if isinstance(gone, _Gone):
+        if gone is not None:
             return RecordOutcome(item, Outcome.SKIPPED, detail=gone.detail)
-        return outcome
+        return done(item)
 
     def _remove(self, action: Action, email: str) -> _Gone | None:
         """Unsubscribe, archive or delete one address; a member already gone is not a failure."""
@@ -184,12 +184,7 @@ class PlanExecutor:
             if problems:
                 raise error_for(problems[email])
             return f"tagged {self.policy.inactive_tag}"
-        action = {
-            InactiveAction.UNSUBSCRIBE: Action.UNSUBSCRIBE,
-            InactiveAction.ARCHIVE: Action.ARCHIVE,
-            InactiveAction.DELETE: Action.DELETE,
-        }[policy_action]
-        gone = self._remove(action, email)
+        gone = self._remove(ACTION_FOR_INACTIVE[policy_action], email)
         return gone.detail if gone else f"{policy_action.value} done"
 
     def _release(self, index: int, item: object) -> RecordOutcome:

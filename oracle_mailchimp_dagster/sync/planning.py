@@ -25,7 +25,8 @@ _INACTIVE_DONE = {
     InactiveAction.ARCHIVE: frozenset({"archived", "deleted"}),
     InactiveAction.DELETE: frozenset({"deleted"}),
 }
-_INACTIVE_ACTIONS = {
+# The action each inactive policy plans (NONE plans a skip).
+ACTION_FOR_INACTIVE = {
     InactiveAction.UNSUBSCRIBE: Action.UNSUBSCRIBE,
     InactiveAction.ARCHIVE: Action.ARCHIVE,
     InactiveAction.DELETE: Action.DELETE,
@@ -74,6 +75,15 @@ def _latest_per_key(records: Iterable[CustomerRecord]) -> list[_Customer]:
     return list(latest.values())
 
 
+def _newer_holder(holders: Iterable[MemberState], winner: _Customer) -> str | None:
+    """A customer outside the batch (a replay) holding the address with more recent Oracle data."""
+    if winner.last_update is None:
+        return None
+    stamp = winner.last_update
+    newer = [h.customer_key for h in holders if h.last_update is not None and h.last_update > stamp]
+    return min(newer) if newer else None
+
+
 class _Planner:
     def __init__(
         self,
@@ -105,14 +115,14 @@ class _Planner:
             key for key, action in planned.items() if action.action is Action.REJECT_INVALID
         }
         holders: dict[str, set[str]] = defaultdict(set)
+        # Holders outside the batch, by address: a replay must not overwrite their newer data.
+        outside: dict[str, list[MemberState]] = defaultdict(list)
         for state in self.states.values():
-            if (
-                state.customer_key not in replaced
-                and state.active
-                and state.subscriber_hash
-                and state.known_status not in NO_MEMBER
-            ):
-                holders[state.subscriber_hash].add(state.customer_key)
+            if state.active and state.subscriber_hash and state.known_status not in NO_MEMBER:
+                if state.customer_key not in replaced:
+                    holders[state.subscriber_hash].add(state.customer_key)
+                if state.customer_key not in batch_keys:
+                    outside[state.subscriber_hash].append(state)
         by_hash: dict[str, list[_Customer]] = defaultdict(list)
         for c in customers:
             if c.key in payloads:
@@ -121,7 +131,7 @@ class _Planner:
                 by_hash[email_hash].append(c)
         for email_hash, group in by_hash.items():
             winner = max(group, key=lambda c: c.recency)
-            newer = self._newer_holder(email_hash, winner, batch_keys)
+            newer = _newer_holder(outside.get(email_hash, ()), winner)
             for c in group:
                 if c is winner and newer is None:
                     planned[c.key] = self._active(c, payloads[c.key], holders)
@@ -131,22 +141,6 @@ class _Planner:
             if not c.active:
                 planned[c.key] = self._inactive(c, holders)
         return planned
-
-    def _newer_holder(self, email_hash: str, winner: _Customer, batch_keys: set[str]) -> str | None:
-        """A customer outside the batch (a replay) holding the address with more recent Oracle data."""
-        if winner.last_update is None:
-            return None
-        newer = [
-            state.customer_key
-            for state in self.states.values()
-            if state.subscriber_hash == email_hash
-            and state.customer_key not in batch_keys
-            and state.active
-            and state.known_status not in NO_MEMBER
-            and state.last_update is not None
-            and state.last_update > winner.last_update
-        ]
-        return min(newer) if newer else None
 
     def _base(self, c: _Customer, action: Action, reason: str, **values: Any) -> PlannedAction:
         return PlannedAction(
@@ -235,7 +229,7 @@ class _Planner:
             return self._base(c, Action.SKIP, "inactive action is 'none'", **values)
         if prev.known_status in _INACTIVE_DONE.get(policy_action, frozenset()):
             return self._base(c, Action.SKIP_UNCHANGED, f"member already {prev.known_status}", **values)
-        action = _INACTIVE_ACTIONS[policy_action]
+        action = ACTION_FOR_INACTIVE[policy_action]
         if action is Action.RETAG:
             tag = self.policy.inactive_tag
             values.update(tags=prev.managed_tags | {tag}, tags_add=frozenset({tag}))
