@@ -14,11 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from oracle_mailchimp_dagster.sandbox.fusion import keys
 from oracle_mailchimp_dagster.sandbox.fusion.formatting import format_address, format_phone
 from oracle_mailchimp_dagster.sandbox.fusion.schema import (
+    ADDRESS_PARTS,
     ATTRIBUTE_INDEX,
     BY_NAME,
     CHILD_ATTRIBUTES,
     CREATION_DATE,
     LAST_UPDATE_DATE,
+    PHONE_PARTS,
     Record,
 )
 from oracle_mailchimp_dagster.sandbox.fusion.store import CustomerStore
@@ -27,21 +29,6 @@ from oracle_mailchimp_dagster.sandbox.fusion.timestamps import to_millis
 ACTOR = "SANDBOX.ADMIN"
 PARTY_STATUSES = frozenset({"A", "I", "M", "D"})
 _NAME_PARTS = frozenset({"OrganizationName", "UniqueNameSuffix"})
-_ADDRESS_PARTS = frozenset(
-    {
-        "AddressLine1",
-        "AddressLine2",
-        "AddressLine3",
-        "AddressLine4",
-        "City",
-        "State",
-        "Province",
-        "County",
-        "PostalCode",
-        "Country",
-    }
-)
-_PHONE_PARTS = frozenset({"PhoneCountryCode", "PhoneAreaCode", "PhoneNumber"})
 
 
 class MutationError(Exception):
@@ -217,7 +204,7 @@ def _changed(record: Record, changes: dict[str, Any]) -> Record:
         suffix = get("UniqueNameSuffix")
         name = get("OrganizationName")
         values[ATTRIBUTE_INDEX["PartyUniqueName"]] = f"{name} ({suffix})" if suffix else name
-    if changed & _ADDRESS_PARTS:
+    if changed & ADDRESS_PARTS:
         values[ATTRIBUTE_INDEX["FormattedAddress"]] = format_address(
             get("Country"),
             get("AddressLine1"),
@@ -228,7 +215,7 @@ def _changed(record: Record, changes: dict[str, Any]) -> Record:
         )
         if get("AddressNumber") is None:
             values[ATTRIBUTE_INDEX["AddressNumber"]] = f"{get('PartyNumber')}-1"
-    if changed & _PHONE_PARTS:
+    if changed & PHONE_PARTS:
         values[ATTRIBUTE_INDEX["FormattedPhoneNumber"]] = format_phone(
             get("PhoneCountryCode"), get("PhoneAreaCode"), get("PhoneNumber")
         )

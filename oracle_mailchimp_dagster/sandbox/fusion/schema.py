@@ -98,15 +98,10 @@ PARTY_STATUS = ATTRIBUTE_INDEX["PartyStatus"]
 CREATION_DATE = ATTRIBUTE_INDEX["CreationDate"]
 LAST_UPDATE_DATE = ATTRIBUTE_INDEX["LastUpdateDate"]
 
-#: Email, phone and address attributes: in TCA these live in child rows (contact points, locations);
-#: whether editing them bumps the party's LastUpdateDate is the `child_changes_bump_parent` switch.
-CHILD_ATTRIBUTES: frozenset[str] = frozenset(
+#: The parts of the primary address and of the phone number (FormattedAddress and
+#: FormattedPhoneNumber are derived from them).
+ADDRESS_PARTS: frozenset[str] = frozenset(
     {
-        "EmailAddress",
-        "PhoneCountryCode",
-        "PhoneAreaCode",
-        "PhoneNumber",
-        "PhoneExtension",
         "AddressLine1",
         "AddressLine2",
         "AddressLine3",
@@ -119,6 +114,11 @@ CHILD_ATTRIBUTES: frozenset[str] = frozenset(
         "Country",
     }
 )
+PHONE_PARTS: frozenset[str] = frozenset({"PhoneCountryCode", "PhoneAreaCode", "PhoneNumber"})
+
+#: Email, phone and address attributes: in TCA these live in child rows (contact points, locations);
+#: whether editing them bumps the party's LastUpdateDate is the `child_changes_bump_parent` switch.
+CHILD_ATTRIBUTES: frozenset[str] = frozenset({"EmailAddress", "PhoneExtension"}) | PHONE_PARTS | ADDRESS_PARTS
 
 ADDRESS_ATTRIBUTES: tuple[str, ...] = (
     "AddressNumber",
