@@ -10,7 +10,7 @@ from oracle_mailchimp_dagster.store.bulk import bulk_upsert
 from oracle_mailchimp_dagster.store.engine import Database
 from oracle_mailchimp_dagster.store.records import MemberState
 from oracle_mailchimp_dagster.store.schema import member_state
-from oracle_mailchimp_dagster.store.sql import IN_CHUNK, WRITE_CHUNK, chunked
+from oracle_mailchimp_dagster.store.sql import IN_CHUNK, WRITE_CHUNK, chunked, select_in
 
 _KEY = ("tenant_id", "customer_key")
 
@@ -89,31 +89,19 @@ class MemberStateStore:
 
     def by_keys(self, tenant_id: str, customer_keys: Iterable[str]) -> dict[str, MemberState]:
         """Known members among these customer keys (absent keys are simply missing from the result)."""
-        found: dict[str, MemberState] = {}
         with self._db.read() as conn:
-            for chunk in chunked(set(customer_keys), IN_CHUNK):
-                rows = conn.execute(
-                    sa.select(member_state).where(
-                        member_state.c.tenant_id == tenant_id, member_state.c.customer_key.in_(chunk)
-                    )
-                )
-                for row in rows:
-                    member = _member(row._mapping)
-                    found[member.customer_key] = member
-        return found
+            members = [
+                _member(m) for m in select_in(conn, member_state, tenant_id, "customer_key", customer_keys)
+            ]
+        return {member.customer_key: member for member in members}
 
     def by_subscriber_hashes(self, tenant_id: str, subscriber_hashes: Iterable[str]) -> list[MemberState]:
-        """Members whose email has one of these subscriber hashes (several customers may share one)."""
-        found: list[MemberState] = []
+        """Members whose email has one of these subscriber hashes (several customers may share one),
+        ordered by customer key."""
         with self._db.read() as conn:
-            for chunk in chunked(set(subscriber_hashes), IN_CHUNK):
-                rows = conn.execute(
-                    sa.select(member_state)
-                    .where(member_state.c.tenant_id == tenant_id, member_state.c.subscriber_hash.in_(chunk))
-                    .order_by(member_state.c.customer_key)
-                )
-                found.extend(_member(row._mapping) for row in rows)
-        return found
+            rows = select_in(conn, member_state, tenant_id, "subscriber_hash", subscriber_hashes)
+            members = [_member(m) for m in rows]
+        return sorted(members, key=lambda m: m.customer_key)
 
     def count(self, tenant_id: str) -> int:
         """How many members this connector manages for the tenant (the base of the removal-share guard)."""

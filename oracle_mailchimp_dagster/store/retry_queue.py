@@ -11,7 +11,7 @@ from oracle_mailchimp_dagster.store.bulk import bulk_upsert
 from oracle_mailchimp_dagster.store.engine import Database
 from oracle_mailchimp_dagster.store.records import RetryEntry
 from oracle_mailchimp_dagster.store.schema import retry_queue
-from oracle_mailchimp_dagster.store.sql import IN_CHUNK, WRITE_CHUNK, chunked
+from oracle_mailchimp_dagster.store.sql import IN_CHUNK, WRITE_CHUNK, chunked, select_in
 
 _KEY = ("tenant_id", "customer_key")
 
@@ -67,18 +67,11 @@ class RetryQueueStore:
 
     def entries(self, tenant_id: str, customer_keys: Iterable[str]) -> dict[str, RetryEntry]:
         """Queue entries (dead letters included) for these keys, to count the next attempt."""
-        found: dict[str, RetryEntry] = {}
         with self._db.read() as conn:
-            for chunk in chunked(set(customer_keys), IN_CHUNK):
-                rows = conn.execute(
-                    sa.select(retry_queue).where(
-                        retry_queue.c.tenant_id == tenant_id, retry_queue.c.customer_key.in_(chunk)
-                    )
-                )
-                for row in rows:
-                    entry = _entry(row._mapping)
-                    found[entry.customer_key] = entry
-        return found
+            entries = [
+                _entry(m) for m in select_in(conn, retry_queue, tenant_id, "customer_key", customer_keys)
+            ]
+        return {entry.customer_key: entry for entry in entries}
 
     def due(self, tenant_id: str, now: datetime, *, limit: int | None = None) -> list[RetryEntry]:
         """Entries whose next attempt is due (never dead letters), oldest due first."""

@@ -5,7 +5,7 @@ from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RowMapping
 
 T = TypeVar("T")
 
@@ -39,3 +39,13 @@ def insert_ignoring_duplicates(conn: Connection, table: sa.Table) -> sqlite.Inse
     """`INSERT ... ON CONFLICT DO NOTHING` for this connection's dialect."""
     statement = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
     return statement.on_conflict_do_nothing()
+
+
+def select_in(
+    conn: Connection, table: sa.Table, tenant_id: str, column: str, values: Iterable[str]
+) -> Iterator[RowMapping]:
+    """The tenant's rows whose `column` is one of `values`, queried IN_CHUNK values at a time."""
+    for chunk in chunked(set(values), IN_CHUNK):
+        query = sa.select(table).where(table.c.tenant_id == tenant_id, table.c[column].in_(chunk))
+        for row in conn.execute(query):
+            yield row._mapping
