@@ -55,8 +55,8 @@ def _database_exists() -> bool:
 
 def build_schedules() -> list[dg.ScheduleDefinition]:
     """Schedules for every tenant in the registry (none, with a warning, before `db upgrade`)."""
-    none: list[TenantConfig] = []
     if not _database_exists():
         return []
-    tenants = load_or_default(lambda: TenantRegistry.open().list_all(), none, "tenant registry")
+    no_tenants: list[TenantConfig] = []
+    tenants = load_or_default(lambda: TenantRegistry.open().list_all(), no_tenants, "tenant registry")
     return [build_tenant_schedule(t) for t in tenants]
