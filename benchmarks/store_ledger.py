@@ -25,7 +25,7 @@ from oracle_mailchimp_dagster.store import (
     SyncStore,
     upgrade_schema,
 )
-from oracle_mailchimp_dagster.store.scratch import scratch_postgres_database
+from tests.support.scratch_db import scratch_postgres_database
 from oracle_mailchimp_dagster.store.tenant_rows import TenantRow, insert_tenant
 
 TENANT = "bench"

@@ -28,7 +28,7 @@ from typing import Any
 import dagster as dg
 import requests
 
-from oracle_mailchimp_dagster.launch import SyncRequest, launch_sync
+from oracle_mailchimp_dagster.defs.launch import SyncRequest, launch_sync
 from oracle_mailchimp_dagster.store.engine import Database
 from oracle_mailchimp_dagster.store.migrate import upgrade_schema
 from oracle_mailchimp_dagster.tenants.env_file import secrets_from_env, tenant_from_env

@@ -28,6 +28,6 @@ import click
 def demo(customers: int, latency: str, workdir: Path | None) -> None:
     """Start the sandbox, sync it twice through Dagster (changing customers in between) and print what
     happened. Exits 0 when every change ended as expected."""
-    from oracle_mailchimp_dagster.demo import DemoOptions, run_demo
+    from oracle_mailchimp_dagster.local.demo import DemoOptions, run_demo
 
     run_demo(DemoOptions(customers, latency, workdir), click.echo)  # type: ignore[arg-type]

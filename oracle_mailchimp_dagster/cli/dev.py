@@ -35,7 +35,7 @@ import click
 )
 def dev(port: int, customers: int, latency: str, workspace_file: Path, home: Path, env_file: Path) -> None:
     """Start the sandbox, register tenant `demo` and run `dagster dev` until Ctrl-C, which stops both."""
-    from oracle_mailchimp_dagster.dev import DevOptions, run_dev
+    from oracle_mailchimp_dagster.local.dev import DevOptions, run_dev
 
     options = DevOptions(port, customers, latency, workspace_file, home, env_file)  # type: ignore[arg-type]
     run_dev(options, click.echo)

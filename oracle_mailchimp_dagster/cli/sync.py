@@ -28,7 +28,7 @@ from oracle_mailchimp_dagster.tenants.registry import open_registry
 if TYPE_CHECKING:  # Dagster, pandas and the definitions load only when a sync runs.
     import dagster as dg
 
-    from oracle_mailchimp_dagster.launch import SyncRequest, SyncSummary
+    from oracle_mailchimp_dagster.defs.launch import SyncRequest, SyncSummary
 
 DAGSTER_HOME_EXAMPLE = "export DAGSTER_HOME=$PWD/.dagster_home"
 FAILURE_SAMPLE = 5
@@ -286,7 +286,7 @@ def sync(
     """
     import dagster as dg
 
-    from oracle_mailchimp_dagster.launch import SyncRequest, launch_sync
+    from oracle_mailchimp_dagster.defs.launch import SyncRequest, launch_sync
 
     request = SyncRequest(
         tenant_id=tenant_id,

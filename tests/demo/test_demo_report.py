@@ -5,15 +5,21 @@ from typing import Any
 
 import pytest
 
-from oracle_mailchimp_dagster.demo_report import RunReport, change_problems, render_runs, short_mark, table
-from oracle_mailchimp_dagster.demo_scenario import (
+from oracle_mailchimp_dagster.local.demo_report import (
+    RunReport,
+    change_problems,
+    render_runs,
+    short_mark,
+    table,
+)
+from oracle_mailchimp_dagster.local.demo_scenario import (
     Change,
     DemoFailed,
     MemberExpectation,
     moved_address,
     pick_customers,
 )
-from oracle_mailchimp_dagster.demo_workspace import LocalWorkspace
+from oracle_mailchimp_dagster.local.demo_workspace import LocalWorkspace
 
 
 def test_table_aligns_text_left_and_numbers_right() -> None:

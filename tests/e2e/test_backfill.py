@@ -17,8 +17,8 @@ from pydantic import SecretStr
 
 from oracle_mailchimp_dagster.defs.assets import GROUP
 from oracle_mailchimp_dagster.defs.partitions import TENANTS
-from oracle_mailchimp_dagster.demo_workspace import DEMO_MAPPING, LocalWorkspace
-from oracle_mailchimp_dagster.dev import group_alive
+from oracle_mailchimp_dagster.local.demo_workspace import DEMO_MAPPING, LocalWorkspace
+from oracle_mailchimp_dagster.local.dev import group_alive
 from oracle_mailchimp_dagster.sandbox.mailchimp.config import COMPANY_MERGE_FIELD
 from oracle_mailchimp_dagster.sandbox.runner import SandboxOptions, SandboxPair
 from oracle_mailchimp_dagster.store import SecretName

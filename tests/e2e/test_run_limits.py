@@ -25,8 +25,8 @@ from pydantic import SecretStr
 from oracle_mailchimp_dagster.defs.jobs import tenant_sync_job
 from oracle_mailchimp_dagster.defs.partitions import TENANTS
 from oracle_mailchimp_dagster.defs.run_tags import MAILCHIMP_KEY_TAG, key_tag_value, run_tags
-from oracle_mailchimp_dagster.demo_workspace import LocalWorkspace
-from oracle_mailchimp_dagster.dev import group_alive
+from oracle_mailchimp_dagster.local.demo_workspace import LocalWorkspace
+from oracle_mailchimp_dagster.local.dev import group_alive
 from oracle_mailchimp_dagster.sandbox.mailchimp.config import COMPANY_MERGE_FIELD
 from oracle_mailchimp_dagster.sandbox.runner import SandboxOptions, SandboxPair
 from oracle_mailchimp_dagster.store import SecretName

@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 
 import requests
 
-from oracle_mailchimp_dagster.demo_workspace import LocalWorkspace
-from oracle_mailchimp_dagster.dev import HOST, dagster_dev_command, server_ready, stop_dagster
+from oracle_mailchimp_dagster.local.demo_workspace import LocalWorkspace
+from oracle_mailchimp_dagster.local.dev import HOST, dagster_dev_command, server_ready, stop_dagster
 
 REPO = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 120.0

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from oracle_mailchimp_dagster.sync.model import ListField
-from oracle_mailchimp_dagster.tenants.checks import (
+from oracle_mailchimp_dagster.diagnostics.checks import (
     CheckResult,
     ProbeError,
     compare_merge_fields,

@@ -16,7 +16,7 @@ from pathlib import Path
 import dagster as dg
 import requests
 
-from oracle_mailchimp_dagster.demo_report import (
+from oracle_mailchimp_dagster.local.demo_report import (
     RunReport,
     change_problems,
     member_index,
@@ -24,8 +24,8 @@ from oracle_mailchimp_dagster.demo_report import (
     render_changes,
     render_runs,
 )
-from oracle_mailchimp_dagster.demo_scenario import DemoFailed, SandboxControl, make_changes
-from oracle_mailchimp_dagster.demo_workspace import (
+from oracle_mailchimp_dagster.local.demo_scenario import DemoFailed, SandboxControl, make_changes
+from oracle_mailchimp_dagster.local.demo_workspace import (
     DEMO_TENANT,
     LocalWorkspace,
     applied_env,
@@ -92,7 +92,7 @@ class DemoSession:
             f"Tenant     {tenant.id}: new members join as {tenant.policy.status_if_new.value}; "
             f"inactive customers: {tenant.policy.inactive_action.value}"
         )
-        from oracle_mailchimp_dagster.launch import SyncRequest, launch_sync
+        from oracle_mailchimp_dagster.defs.launch import SyncRequest, launch_sync
 
         definitions = _definitions(workspace)
         reports: list[RunReport] = []

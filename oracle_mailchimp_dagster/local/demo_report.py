@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from oracle_mailchimp_dagster.demo_scenario import Change
+from oracle_mailchimp_dagster.local.demo_scenario import Change
 
 COMPANY_WIDTH = 34
 # What the less obvious actions and outcomes mean, shown under the runs table when they occur.

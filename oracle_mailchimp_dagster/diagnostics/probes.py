@@ -25,7 +25,7 @@ from oracle_mailchimp_dagster.fusion import (
 from oracle_mailchimp_dagster.http import RetryPolicy, Timeouts
 from oracle_mailchimp_dagster.mailchimp import MailchimpClient, MailchimpClientOptions, MailchimpError
 from oracle_mailchimp_dagster.sync.model import ListField
-from oracle_mailchimp_dagster.tenants.checks import MailchimpProbe, OracleProbe, ProbeError
+from oracle_mailchimp_dagster.diagnostics.checks import MailchimpProbe, OracleProbe, ProbeError
 from oracle_mailchimp_dagster.tenants.connections import fusion_connection, mailchimp_connection
 from oracle_mailchimp_dagster.tenants.errors import TenantConfigError, describe_validation_error
 from oracle_mailchimp_dagster.tenants.model import TenantConfig

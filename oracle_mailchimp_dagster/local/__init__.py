@@ -1,0 +1,1 @@
+"""Trying it locally: the demo (sandbox + two real Dagster runs) and `dev` (sandbox + dagster dev)."""
