@@ -25,8 +25,8 @@ from oracle_mailchimp_dagster.store import (
     SyncStore,
     upgrade_schema,
 )
-from tests.support.scratch_db import scratch_postgres_database
 from oracle_mailchimp_dagster.store.tenant_rows import TenantRow, insert_tenant
+from tests.support.scratch_db import scratch_postgres_database
 
 TENANT = "bench"
 

@@ -15,11 +15,12 @@ import click
 import yaml
 from pydantic import SecretStr, ValidationError
 
+from oracle_mailchimp_dagster.diagnostics.checks import render_report, report_json, run_checks
+from oracle_mailchimp_dagster.diagnostics.probes import connect_probes
 from oracle_mailchimp_dagster.errors import UserError
 from oracle_mailchimp_dagster.secrets.keystore import KEYS_HELP
 from oracle_mailchimp_dagster.store import LOCATION_HELP, SecretName, SyncStore, TenantExistsError
 from oracle_mailchimp_dagster.sync.rules import InactiveAction, StatusIfNew
-from oracle_mailchimp_dagster.diagnostics.checks import render_report, report_json, run_checks
 from oracle_mailchimp_dagster.tenants.env_file import (
     MAILCHIMP_SECRET_KEY,
     ORACLE_SECRET_KEY,
@@ -28,7 +29,6 @@ from oracle_mailchimp_dagster.tenants.env_file import (
 )
 from oracle_mailchimp_dagster.tenants.errors import TenantConfigError, describe_validation_error
 from oracle_mailchimp_dagster.tenants.model import MailchimpAuthMode, OracleAuthMode, TenantConfig
-from oracle_mailchimp_dagster.diagnostics.probes import connect_probes
 from oracle_mailchimp_dagster.tenants.registry import TenantRegistry, open_registry
 from oracle_mailchimp_dagster.tenants.yaml_import import load_tenant_file
 

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 import requests
 from pydantic import ValidationError
 
+from oracle_mailchimp_dagster.diagnostics.checks import MailchimpProbe, OracleProbe, ProbeError
 from oracle_mailchimp_dagster.fusion import (
     FusionAuthError,
     FusionClient,
@@ -25,7 +26,6 @@ from oracle_mailchimp_dagster.fusion import (
 from oracle_mailchimp_dagster.http import RetryPolicy, Timeouts
 from oracle_mailchimp_dagster.mailchimp import MailchimpClient, MailchimpClientOptions, MailchimpError
 from oracle_mailchimp_dagster.sync.model import ListField
-from oracle_mailchimp_dagster.diagnostics.checks import MailchimpProbe, OracleProbe, ProbeError
 from oracle_mailchimp_dagster.tenants.connections import fusion_connection, mailchimp_connection
 from oracle_mailchimp_dagster.tenants.errors import TenantConfigError, describe_validation_error
 from oracle_mailchimp_dagster.tenants.model import TenantConfig

@@ -16,6 +16,7 @@ from pathlib import Path
 import dagster as dg
 import requests
 
+from oracle_mailchimp_dagster.errors import UserError
 from oracle_mailchimp_dagster.local.demo_report import (
     RunReport,
     change_problems,
@@ -31,7 +32,6 @@ from oracle_mailchimp_dagster.local.demo_workspace import (
     applied_env,
     register_demo_tenant,
 )
-from oracle_mailchimp_dagster.errors import UserError
 from oracle_mailchimp_dagster.sandbox.common.latency import LatencyProfile
 from oracle_mailchimp_dagster.sandbox.runner import SandboxOptions, SandboxPair
 from oracle_mailchimp_dagster.store import SyncStore

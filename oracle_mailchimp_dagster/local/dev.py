@@ -23,8 +23,8 @@ from types import FrameType
 
 import requests
 
-from oracle_mailchimp_dagster.local.demo_workspace import LocalWorkspace, register_demo_tenant
 from oracle_mailchimp_dagster.errors import UserError
+from oracle_mailchimp_dagster.local.demo_workspace import LocalWorkspace, register_demo_tenant
 from oracle_mailchimp_dagster.sandbox.common.latency import LatencyProfile
 from oracle_mailchimp_dagster.sandbox.runner import SandboxOptions, SandboxPair
 

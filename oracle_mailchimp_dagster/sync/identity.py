@@ -1,4 +1,4 @@
-"""Who is who: the one definition of a customer's key, of being active, of a member's id, of a credential's name.
+"""Who is who: the one definition of a customer key, of being active, of a member id, of a credential name.
 
 Every layer that needs one of these asks here, so a customer, a member or a Mailchimp key is named the
 same way in the planner, the store, the clients, run tags and limits.

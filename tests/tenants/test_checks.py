@@ -8,7 +8,6 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from oracle_mailchimp_dagster.sync.model import ListField
 from oracle_mailchimp_dagster.diagnostics.checks import (
     CheckResult,
     ProbeError,
@@ -17,6 +16,7 @@ from oracle_mailchimp_dagster.diagnostics.checks import (
     report_json,
     run_checks,
 )
+from oracle_mailchimp_dagster.sync.model import ListField
 from tests.tenants.samples import MAILCHIMP_KEY, ORACLE_SECRET, config
 
 AUDIENCE = [
