@@ -7,21 +7,16 @@ from typing import Any
 import pytest
 import requests
 
-from oracle_mailchimp_dagster.http import RetryPolicy, Timeouts
 from oracle_mailchimp_dagster.http.transport import ResponseHook
 from oracle_mailchimp_dagster.mailchimp import MailchimpClient, MailchimpClientOptions, MailchimpConnection
 from oracle_mailchimp_dagster.sandbox.mailchimp import RunningMailchimpSandbox
+from tests.support.clients import FAST_RETRY, FAST_TIMEOUTS
 from tests.support.openapi_contract import (
     ContractRecorder,
     assert_request_matches_spec,
     assert_response_matches_spec,
     is_api_url,
 )
-
-# Retries in tests: real backoff, but short, so a retried call costs milliseconds.
-FAST_RETRY = RetryPolicy(max_attempts=5, initial_backoff_s=0.01, max_backoff_s=0.05, max_total_s=10.0)
-FAST_TIMEOUTS = Timeouts(connect_s=2.0, read_s=10.0)
-
 
 MailchimpClientFactory = Callable[..., tuple[MailchimpClient, ContractRecorder]]
 

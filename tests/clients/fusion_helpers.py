@@ -14,7 +14,7 @@ from oracle_mailchimp_dagster.fusion import (
     TokenCache,
 )
 from oracle_mailchimp_dagster.sandbox.fusion import ACCOUNTS_PATH, RunningFusionSandbox
-from tests.clients.conftest import FAST_RETRY, FAST_TIMEOUTS
+from tests.support.clients import FAST_RETRY, FAST_TIMEOUTS
 
 
 def oauth_connection(
