@@ -27,8 +27,9 @@ from oracle_mailchimp_dagster.mailchimp.endpoints import (
 )
 from oracle_mailchimp_dagster.mailchimp.errors import (
     ErrorKind,
-    MailchimpError,
+    MailchimpConfigurationError,
     MailchimpProblem,
+    MailchimpRecordError,
     Scope,
     configuration_error,
     error_for,
@@ -179,7 +180,7 @@ class MailchimpClient:
     ) -> list[MemberOutcome]:
         """Upsert up to 500 members in one `POST /lists/{id}`; one outcome per member, in input order.
 
-        Raises only when the request fails as a whole (MailchimpError with its kind).
+        Raises only when the request fails as a whole (the MailchimpError of its kind).
         """
         body = batch_body(members)
         params = {"skip_merge_validation": "true"} if skip_merge_validation else None
@@ -210,9 +211,7 @@ class MailchimpClient:
     ) -> list[MemberOutcome]:
         try:
             return self.upsert_batch(list_id, batch, skip_merge_validation=skip_merge_validation)
-        except MailchimpError as exc:
-            if exc.kind is ErrorKind.CONFIGURATION:
-                raise
+        except MailchimpRecordError as exc:
             return failed_batch_outcomes(batch, exc.problem)
 
     # ---- single members -----------------------------------------------------------------------
@@ -361,9 +360,7 @@ class MailchimpClient:
             return {}
         try:
             ids, failures = self._resolve_tag_segments(list_id, plan.names, create=plan.additions)
-        except MailchimpError as exc:
-            if exc.kind is ErrorKind.CONFIGURATION:
-                raise
+        except MailchimpRecordError as exc:
             lists = (*plan.additions.values(), *plan.removals.values())
             return {plan.owners[address]: exc.problem for addresses in lists for address in addresses}
         problems: dict[str, MailchimpProblem] = {}
@@ -412,9 +409,7 @@ class MailchimpClient:
                 scope="list",
                 json_body={"name": name, "static_segment": []},
             )
-        except MailchimpError as exc:
-            if exc.kind is ErrorKind.CONFIGURATION:
-                raise
+        except MailchimpRecordError as exc:
             return key, exc.problem
         self.stats.add("tag_segments_created")
         return key, int(body["id"])
@@ -427,14 +422,14 @@ class MailchimpClient:
             answer = self._json(
                 "POST", f"/lists/{list_id}/segments/{call.segment_id}", scope="list", json_body=call.body()
             )
-        except MailchimpError as exc:
-            if exc.kind is ErrorKind.CONFIGURATION and exc.problem.status == 404:
-                # The list answered moments ago: someone deleted the tag meanwhile. Its removals are
-                # done; its additions can wait for the next run, which creates the tag again.
-                self.stats.add("tag_segments_deleted_meanwhile")
-                return {address: deleted_tag_problem(call.tag) for address in call.add}
-            if exc.kind is ErrorKind.CONFIGURATION:
+        except MailchimpConfigurationError as exc:
+            if exc.problem.status != 404:
                 raise
+            # The list answered moments ago: someone deleted the tag meanwhile. Its removals are
+            # done; its additions can wait for the next run, which creates the tag again.
+            self.stats.add("tag_segments_deleted_meanwhile")
+            return {address: deleted_tag_problem(call.tag) for address in call.add}
+        except MailchimpRecordError as exc:
             return {address: exc.problem for address in call.addresses}
         self.stats.add("segment_calls")
         return segment_call_problems(call, answer)

@@ -3,6 +3,10 @@
 `classify` is pure: it reads a status, Mailchimp's title and detail (or a batch member's error text
 and code) and returns an `ErrorKind`. Whole-request failures raise the exception class of the kind;
 batch members carry a `MailchimpProblem` in their outcome instead.
+
+Two families of exceptions, so callers choose by type: `MailchimpConfigurationError` stops the run
+(nothing a later record can fix), every `MailchimpRecordError` is filed against the record or batch
+at hand and the run goes on. Code that files record failures catches `MailchimpRecordError` only.
 """
 
 import re
@@ -72,31 +76,35 @@ class MailchimpError(Exception):
         return self.problem.kind
 
 
-class MailchimpRetryableError(MailchimpError):
+class MailchimpConfigurationError(MailchimpError, UserError):
+    """Run-level: credentials, data center, list or merge fields are wrong; the run stops for the user."""
+
+
+class MailchimpRecordError(MailchimpError):
+    """Record-level: this record (or batch) failed; the run files the problem and goes on."""
+
+
+class MailchimpRetryableError(MailchimpRecordError):
     """Transient failures outlasted the retry policy (or the server asked to come back later)."""
 
 
-class MailchimpInvalidDataError(MailchimpError):
+class MailchimpInvalidDataError(MailchimpRecordError):
     """The record's data was refused (email, merge fields)."""
 
 
-class MailchimpComplianceError(MailchimpError):
+class MailchimpComplianceError(MailchimpRecordError):
     """The member's state forbids the change (self-unsubscribed, cleaned, permanently deleted)."""
 
 
-class MailchimpConflictError(MailchimpError):
+class MailchimpConflictError(MailchimpRecordError):
     """The address already exists where a new one was expected."""
 
 
-class MailchimpConfigurationError(MailchimpError, UserError):
-    """Credentials, data center, list or merge fields are wrong: fixable by the user, stops the run."""
-
-
-class MailchimpNotFoundError(MailchimpError):
+class MailchimpNotFoundError(MailchimpRecordError):
     """The member does not exist."""
 
 
-class MailchimpUnexpectedError(MailchimpError):
+class MailchimpUnexpectedError(MailchimpRecordError):
     """A failure outside the taxonomy."""
 
 
@@ -112,6 +120,7 @@ _CLASSES: dict[ErrorKind, type[MailchimpError]] = {
 
 
 def error_for(problem: MailchimpProblem, context: str = "") -> MailchimpError:
+    """The exception of the problem's kind: a configuration error or a record error."""
     return _CLASSES[problem.kind](problem, context)
 
 

@@ -7,7 +7,7 @@ from oracle_mailchimp_dagster.mailchimp import MailchimpClient
 from oracle_mailchimp_dagster.store.audience_events import STATUS_AFTER
 from oracle_mailchimp_dagster.store.records import AudienceEvent, AudienceEventKind, LedgerRecord, RunCommit
 from oracle_mailchimp_dagster.store.sync_store import SyncStore
-from oracle_mailchimp_dagster.sync.emails import subscriber_hash
+from oracle_mailchimp_dagster.sync.identity import subscriber_hash
 from oracle_mailchimp_dagster.tenants.model import TenantConfig
 
 EVENT_FOR_STATUS = {"unsubscribed": AudienceEventKind.UNSUBSCRIBE, "cleaned": AudienceEventKind.CLEANED}

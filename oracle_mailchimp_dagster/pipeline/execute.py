@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 from oracle_mailchimp_dagster.mailchimp import (
     ErrorKind,
     MailchimpClient,
-    MailchimpError,
+    MailchimpNotFoundError,
+    MailchimpRecordError,
     MemberChanges,
     MemberPayload,
     TagChange,
@@ -108,9 +109,7 @@ class PlanExecutor:
             if item.action is Action.EMAIL_CHANGE:
                 return self._change_email(item)
             gone = self._remove(item.action, item.email or "")
-        except MailchimpError as exc:
-            if exc.kind is ErrorKind.CONFIGURATION:
-                raise
+        except MailchimpRecordError as exc:
             return failed(item, exc.problem)
         if gone is not None:
             return RecordOutcome(item, Outcome.SKIPPED, detail=gone.detail)
@@ -125,10 +124,8 @@ class PlanExecutor:
                 self.client.archive_member(self.list_id, email)
             elif action is Action.DELETE:
                 self.client.delete_member_permanently(self.list_id, email)
-        except MailchimpError as exc:
-            if exc.kind is ErrorKind.NOT_FOUND:
-                return _Gone(f"{email} is no longer in the audience")
-            raise
+        except MailchimpNotFoundError:
+            return _Gone(f"{email} is no longer in the audience")
         return None
 
     def _change_email(self, action: PlannedAction) -> RecordOutcome:
@@ -146,9 +143,7 @@ class PlanExecutor:
         try:
             member = self.client.update_member(self.list_id, action.previous_email, changes)
             return done(action, member_status=member.status)
-        except MailchimpError as exc:
-            if exc.kind is ErrorKind.CONFIGURATION:
-                raise
+        except MailchimpRecordError as exc:
             refused_status = email_change_refused_status(exc.problem)
             if exc.kind not in (ErrorKind.CONFLICT, ErrorKind.NOT_FOUND) and refused_status is None:
                 raise
@@ -191,9 +186,7 @@ class PlanExecutor:
         assert isinstance(item, RecordOutcome) and item.action.release_email
         try:
             result = self._release_address(item.action.release_email)
-        except MailchimpError as exc:
-            if exc.kind is ErrorKind.CONFIGURATION:
-                raise
+        except MailchimpRecordError as exc:
             return failed(item.action, exc.problem, f"releasing {item.action.release_email}")
         detail = f"old address {item.action.release_email}: {result}"
         return replace(item, detail=detail)

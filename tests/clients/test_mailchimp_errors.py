@@ -3,11 +3,15 @@
 import orjson
 import pytest
 
+from oracle_mailchimp_dagster.errors import UserError
 from oracle_mailchimp_dagster.mailchimp import (
     ErrorKind,
     FieldError,
     MailchimpComplianceError,
     MailchimpConfigurationError,
+    MailchimpError,
+    MailchimpProblem,
+    MailchimpRecordError,
     MailchimpRetryableError,
     classify,
 )
@@ -245,3 +249,13 @@ def test_error_classes_follow_kind() -> None:
         MailchimpComplianceError,
     )
     assert classify(None, "", "", error_code="ERROR_CONTACT_EXISTS") is ErrorKind.CONFLICT
+
+
+@pytest.mark.parametrize("kind", list(ErrorKind))
+def test_only_configuration_stops_the_run_every_other_kind_is_a_record_error(kind: ErrorKind) -> None:
+    error = error_for(MailchimpProblem(kind, "Title", "detail", 400))
+    assert isinstance(error, MailchimpError) and error.kind is kind
+    run_level = kind is ErrorKind.CONFIGURATION
+    assert isinstance(error, MailchimpConfigurationError) is run_level
+    assert isinstance(error, UserError) is run_level
+    assert isinstance(error, MailchimpRecordError) is not run_level
