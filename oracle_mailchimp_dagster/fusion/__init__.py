@@ -1,6 +1,6 @@
 """Oracle Fusion client: OAuth/Basic auth, keyset extraction of changed customers, change probe."""
 
-from oracle_mailchimp_dagster.fusion.client import CustomerExtraction, FusionClient
+from oracle_mailchimp_dagster.fusion.client import FusionClient
 from oracle_mailchimp_dagster.fusion.errors import (
     FusionAuthError,
     FusionError,
@@ -9,6 +9,7 @@ from oracle_mailchimp_dagster.fusion.errors import (
     FusionUnavailableError,
     OracleErrorDetail,
 )
+from oracle_mailchimp_dagster.fusion.extraction import CustomerExtraction
 from oracle_mailchimp_dagster.fusion.query import CustomerCursor
 from oracle_mailchimp_dagster.fusion.records import CUSTOMER_FIELDS, FusionCustomer
 from oracle_mailchimp_dagster.fusion.settings import (

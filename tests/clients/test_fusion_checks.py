@@ -6,8 +6,8 @@ import pytest
 
 from oracle_mailchimp_dagster.fusion import FusionAuthError, FusionUnavailableError, TokenCache
 from oracle_mailchimp_dagster.sandbox.fusion import RunningFusionSandbox
-from tests.clients.fusion_helpers import basic_connection, control, fusion_client, oauth_connection, stats
 from tests.fixtures.fusion import FusionSandboxFactory
+from tests.support.fusion_clients import basic_connection, control, fusion_client, oauth_connection, stats
 
 
 def closed_port_url() -> str:

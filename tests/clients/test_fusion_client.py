@@ -16,7 +16,8 @@ from oracle_mailchimp_dagster.fusion import (
     TokenCache,
 )
 from oracle_mailchimp_dagster.sandbox.fusion import RunningFusionSandbox
-from tests.clients.fusion_helpers import (
+from tests.fixtures.fusion import FusionSandboxFactory
+from tests.support.fusion_clients import (
     all_customers,
     basic_connection,
     control,
@@ -26,7 +27,6 @@ from tests.clients.fusion_helpers import (
     sandbox_now,
     stats,
 )
-from tests.fixtures.fusion import FusionSandboxFactory
 
 
 class AuthorizationSeen:

@@ -8,7 +8,7 @@ import pytest
 from oracle_mailchimp_dagster.fusion import FusionUnavailableError
 from oracle_mailchimp_dagster.http import RetryPolicy, Timeouts
 from oracle_mailchimp_dagster.sandbox.fusion import RunningFusionSandbox
-from tests.clients.fusion_helpers import all_customers, control, fusion_client, oauth_connection, stats
+from tests.support.fusion_clients import all_customers, control, fusion_client, oauth_connection, stats
 
 PAGE = {"path": "/accounts$", "method": "GET"}
 

@@ -17,7 +17,7 @@ from oracle_mailchimp_dagster.diagnostics.checks import (
     run_checks,
 )
 from oracle_mailchimp_dagster.sync.model import ListField
-from tests.tenants.samples import MAILCHIMP_KEY, ORACLE_SECRET, config
+from tests.support.tenant_samples import MAILCHIMP_KEY, ORACLE_SECRET, config
 
 AUDIENCE = [
     ListField("FNAME", "text"),

@@ -16,7 +16,7 @@ from oracle_mailchimp_dagster.store import Database
 from oracle_mailchimp_dagster.store.schema import tenant_secrets
 from oracle_mailchimp_dagster.tenants import TenantRegistry
 from tests.fixtures.store import CliResult, dump_database
-from tests.tenants.samples import MAILCHIMP_KEY, ORACLE_SECRET
+from tests.support.tenant_samples import MAILCHIMP_KEY, ORACLE_SECRET
 
 Run = Callable[..., CliResult]
 STDIN_SECRET = "stdin-Or4cle-secret"

@@ -8,7 +8,7 @@ from oracle_mailchimp_dagster.store import SecretName
 from oracle_mailchimp_dagster.tenants import TenantConfigError
 from oracle_mailchimp_dagster.tenants.env_file import parse_env_text, read_env_file, settings_from_env
 from oracle_mailchimp_dagster.tenants.yaml_import import load_tenant_file, parse_tenants
-from tests.tenants.samples import MAILCHIMP_KEY, ORACLE_SECRET
+from tests.support.tenant_samples import MAILCHIMP_KEY, ORACLE_SECRET
 
 GOOD = """
 tenants:

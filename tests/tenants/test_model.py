@@ -7,7 +7,7 @@ from oracle_mailchimp_dagster.store import SecretName
 from oracle_mailchimp_dagster.sync.rules import InactiveAction, StatusIfNew, SyncPolicy
 from oracle_mailchimp_dagster.tenants import TenantConfig
 from oracle_mailchimp_dagster.tenants.errors import describe_validation_error
-from tests.tenants.samples import config, settings
+from tests.support.tenant_samples import config, settings
 
 
 def problem(**overrides: object) -> str:

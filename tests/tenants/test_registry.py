@@ -9,7 +9,7 @@ from oracle_mailchimp_dagster.store import SecretName, TenantExistsError, Tenant
 from oracle_mailchimp_dagster.store.schema import tenant_secrets
 from oracle_mailchimp_dagster.tenants import MissingSecretError, TenantRegistry
 from tests.fixtures.store import dump_database
-from tests.tenants.samples import MAILCHIMP_KEY, ORACLE_SECRET, PLAINTEXTS, config, secrets
+from tests.support.tenant_samples import MAILCHIMP_KEY, ORACLE_SECRET, PLAINTEXTS, config, secrets
 
 
 def test_add_get_list_round_trip(registry: TenantRegistry) -> None:
