@@ -20,12 +20,12 @@ from oracle_mailchimp_dagster.store import (
     Database,
     HighWaterMark,
     LedgerRecord,
-    MemberState,
     RunCommit,
     SyncStore,
     upgrade_schema,
 )
 from oracle_mailchimp_dagster.store.tenant_rows import TenantRow, insert_tenant
+from oracle_mailchimp_dagster.sync.model import MemberState
 from tests.support.scratch_db import scratch_postgres_database
 
 TENANT = "bench"
@@ -69,7 +69,7 @@ def _members(n: int, now: datetime, version: int) -> list[MemberState]:
             subscriber_hash=f"{i:032x}",
             payload_hash=f"{version:064x}",
             known_status="subscribed",
-            managed_tags=("segment:gold", "type:customer"),
+            managed_tags=frozenset({"segment:gold", "type:customer"}),
             last_synced_at=now,
             last_run_id=f"run-{version}",
         )

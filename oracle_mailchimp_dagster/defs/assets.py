@@ -13,7 +13,7 @@ from oracle_mailchimp_dagster.defs.run_config import ExtractConfig, ResultsConfi
 from oracle_mailchimp_dagster.pipeline.crash import crash_point
 from oracle_mailchimp_dagster.pipeline.execute import PlanExecutor
 from oracle_mailchimp_dagster.pipeline.extract import CustomerExtract, extract_customers
-from oracle_mailchimp_dagster.pipeline.plan import MemberPlan, build_plan, load_states_by_keys
+from oracle_mailchimp_dagster.pipeline.plan import MemberPlan, build_plan
 from oracle_mailchimp_dagster.pipeline.selection import resolve_selection
 from oracle_mailchimp_dagster.pipeline.settle import build_commit, outcome_frame
 from oracle_mailchimp_dagster.sync.model import Action
@@ -63,7 +63,7 @@ def fusion_customers(
             "window_start": extract.window_start.isoformat() if extract.window_start else "beginning",
             "window_end": extract.window_end.isoformat() if extract.window_end else "",
             "mark_before": mark_text(extract.mark_before),
-            "rows": len(extract.records),
+            "rows": len(extract.customers),
             "retries_due": len(extract.retry_keys),
             "pages": int(extract.stats.get("pages", 0) + calls.get("pages", 0)),
             "http_calls": int(calls.get("requests", 0)),
@@ -152,7 +152,7 @@ def mailchimp_sync_results(
         outcomes = [not_sent(a, dry_run=True) for a in actions]
     else:
         keys = [a.customer_key for a in actions]
-        states = load_states_by_keys(store, tenant_id, keys)
+        states = store.members.by_keys(tenant_id, keys)
         retries = store.retries.entries(tenant_id, keys)
         with mailchimp.client(tenant, registry) as client:
             executed = PlanExecutor(client, tenant.mailchimp.list_id, tenant.policy).run(actions)

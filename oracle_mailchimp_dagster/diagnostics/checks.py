@@ -163,7 +163,7 @@ def compare_merge_fields(tenant: TenantConfig, fields: Sequence[ListField]) -> C
     """Pure: the same mapping-against-audience check that stops a sync run before any write."""
     name = "Mailchimp merge fields"
     by_tag = {field.tag: field for field in fields}
-    problems = mapping_problems(tenant.mapping, by_tag)
+    problems = mapping_problems(tenant.mapping.resolve(), by_tag)
     if not problems:
         return CheckResult(name, True, f"{', '.join(sorted(tenant.mapping.merge_fields))} present and usable")
     missing = sorted(tag for tag in tenant.mapping.merge_fields if tag not in by_tag)

@@ -9,6 +9,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from oracle_mailchimp_dagster.sync.customer import SOURCE_FIELDS, Customer
+from oracle_mailchimp_dagster.sync.identity import is_active
+
 
 def _assume_utc(value: datetime) -> datetime:
     """Pods store UTC; a timestamp without an offset is read as UTC so every value is aware."""
@@ -54,14 +57,25 @@ class FusionCustomer(BaseModel):
 
     @property
     def is_active(self) -> bool:
-        """Oracle's `PartyStatus` 'A'; inactive ('I'), merged ('M') and deleted ('D') are not."""
-        return self.party_status == "A"
+        """As `sync.identity.is_active` decides (a missing status counts as active)."""
+        return is_active(self.party_status)
+
+    def to_customer(self) -> Customer:
+        """The sync's typed record: the same fields by the same (snake_case) names."""
+        return Customer(**{name: getattr(self, name) for name in _CUSTOMER_FIELD_NAMES})
 
 
 # The `fields=` list: every attribute above, by its Oracle name.
 CUSTOMER_FIELDS: tuple[str, ...] = tuple(
     field.alias or name for name, field in FusionCustomer.model_fields.items()
 )
+# The one table from Oracle attribute names to `Customer` field names (what a mapping may name).
+CUSTOMER_ATTRIBUTES: dict[str, str] = {
+    field.alias or name: name for name, field in FusionCustomer.model_fields.items()
+}
+_CUSTOMER_FIELD_NAMES = tuple(FusionCustomer.model_fields)
+if set(_CUSTOMER_FIELD_NAMES) != SOURCE_FIELDS:  # pragma: no cover - a programming error, caught at import
+    raise RuntimeError("FusionCustomer and sync.Customer must have the same fields")
 
 
 class CustomerPage(BaseModel):

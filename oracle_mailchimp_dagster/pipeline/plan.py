@@ -11,9 +11,10 @@ from oracle_mailchimp_dagster.errors import UserError
 from oracle_mailchimp_dagster.mailchimp import MergeField
 from oracle_mailchimp_dagster.pipeline.extract import CustomerExtract
 from oracle_mailchimp_dagster.store.records import HighWaterMark
-from oracle_mailchimp_dagster.store.records import MemberState as StoredMember
 from oracle_mailchimp_dagster.store.sync_store import SyncStore
-from oracle_mailchimp_dagster.sync.emails import normalize_email, subscriber_hash
+from oracle_mailchimp_dagster.sync.customer import Customer
+from oracle_mailchimp_dagster.sync.emails import normalize_email
+from oracle_mailchimp_dagster.sync.identity import subscriber_hash
 from oracle_mailchimp_dagster.sync.mapping import mapping_problems
 from oracle_mailchimp_dagster.sync.model import Action, ListField, MemberState, PlannedAction
 from oracle_mailchimp_dagster.sync.planning import check_removal_guard, plan_actions, removal_count
@@ -42,7 +43,7 @@ def list_fields(merge_fields: Iterable[MergeField]) -> dict[str, ListField]:
 
 
 def check_mapping(tenant: TenantConfig, fields_by_tag: Mapping[str, ListField]) -> None:
-    problems = mapping_problems(tenant.mapping, fields_by_tag)
+    problems = mapping_problems(tenant.mapping.resolve(), fields_by_tag)
     if problems:
         raise MappingError(
             f"tenant '{tenant.id}': the mapping does not fit audience {tenant.mailchimp.list_id}: "
@@ -51,38 +52,17 @@ def check_mapping(tenant: TenantConfig, fields_by_tag: Mapping[str, ListField]) 
         )
 
 
-def to_sync_state(member: StoredMember) -> MemberState:
-    return MemberState(
-        customer_key=member.customer_key,
-        email=member.email,
-        subscriber_hash=member.subscriber_hash,
-        payload_hash=member.payload_hash,
-        known_status=member.known_status,
-        managed_tags=frozenset(member.managed_tags),
-        active=member.customer_active,
-        last_update=member.source_updated_at,
-    )
-
-
-def load_states(
-    store: SyncStore, tenant_id: str, records: Sequence[Mapping[str, Any]]
-) -> dict[str, MemberState]:
+def load_states(store: SyncStore, tenant_id: str, customers: Sequence[Customer]) -> dict[str, MemberState]:
     """Last synced state of the batch's customers and of every customer sharing one of their addresses."""
-    keys = [str(r.get("PartyNumber") or f"PartyId:{r.get('PartyId')}") for r in records]
-    stored = store.members.by_keys(tenant_id, keys)
-    hashes = {m.subscriber_hash for m in stored.values()}
-    for record in records:
-        email = normalize_email(record.get("EmailAddress"))
+    stored = store.members.by_keys(tenant_id, [c.key for c in customers])
+    hashes = {m.subscriber_hash for m in stored.values() if m.subscriber_hash}
+    for customer in customers:
+        email = normalize_email(customer.email_address)
         if email:
             hashes.add(subscriber_hash(email))
     for member in store.members.by_subscriber_hashes(tenant_id, hashes):
         stored.setdefault(member.customer_key, member)
-    return {key: to_sync_state(member) for key, member in stored.items()}
-
-
-def load_states_by_keys(store: SyncStore, tenant_id: str, keys: Iterable[str]) -> dict[str, MemberState]:
-    """Last synced state of exactly these customers."""
-    return {key: to_sync_state(member) for key, member in store.members.by_keys(tenant_id, keys).items()}
+    return stored
 
 
 @dataclass(frozen=True)
@@ -122,9 +102,8 @@ def build_plan(
     """Plan every record; raises MappingError or RemovalGuardTripped before anything is written."""
     fields_by_tag = list_fields(merge_fields)
     check_mapping(tenant, fields_by_tag)
-    records = extract.rows()
-    states = load_states(store, tenant.id, records)
-    actions = plan_actions(records, states, tenant.mapping, fields_by_tag, tenant.policy)
+    states = load_states(store, tenant.id, extract.customers)
+    actions = plan_actions(extract.customers, states, tenant.mapping.resolve(), fields_by_tag, tenant.policy)
     managed = store.members.count(tenant.id)
     check_removal_guard(actions, tenant.policy, managed)
     counts = Counter(a.action.value for a in actions)

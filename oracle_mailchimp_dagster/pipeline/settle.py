@@ -13,7 +13,6 @@ from oracle_mailchimp_dagster.store.records import (
     RetryEntry,
     RunCommit,
 )
-from oracle_mailchimp_dagster.store.records import MemberState as StoredMember
 from oracle_mailchimp_dagster.sync.model import MemberState
 from oracle_mailchimp_dagster.sync.outcomes import REFUSED, SETTLED, Outcome, RecordOutcome
 from oracle_mailchimp_dagster.sync.state import state_after_refusal, state_after_success
@@ -25,22 +24,6 @@ RETRY_CAP = timedelta(hours=6)
 def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff between runs: 5 min, 10, 20, ... capped at 6 h."""
     return min(RETRY_BASE * 2 ** max(attempts - 1, 0), RETRY_CAP)
-
-
-def _stored(state: MemberState, now: datetime, run_id: str) -> StoredMember:
-    assert state.email is not None and state.subscriber_hash is not None
-    return StoredMember(
-        customer_key=state.customer_key,
-        email=state.email,
-        subscriber_hash=state.subscriber_hash,
-        payload_hash=state.payload_hash,
-        known_status=state.known_status,
-        managed_tags=tuple(sorted(state.managed_tags)),
-        last_synced_at=now,
-        last_run_id=run_id,
-        customer_active=state.active,
-        source_updated_at=state.last_update,
-    )
 
 
 def build_commit(
@@ -56,7 +39,7 @@ def build_commit(
     """The run's commit, and the outcomes as recorded (retryable failures past the limit become
     dead letters). Pure: `states` and `retries` are what the store held before the run."""
     ledger: list[LedgerRecord] = []
-    members: list[StoredMember] = []
+    members: list[MemberState] = []
     retry_upserts: list[RetryEntry] = []
     retry_clears: list[str] = []
     recorded: list[RecordOutcome] = []
@@ -86,7 +69,7 @@ def build_commit(
         elif outcome.outcome in REFUSED:
             state = state_after_refusal(outcome.action, states.get(key))
         if state is not None and state.email is not None and state != states.get(key):
-            members.append(_stored(state, now, run_id))
+            members.append(replace(state, last_synced_at=now, last_run_id=run_id))
         action = outcome.action
         ledger.append(
             LedgerRecord(

@@ -8,9 +8,9 @@ from sqlalchemy.engine import Connection
 
 from oracle_mailchimp_dagster.store.bulk import bulk_upsert
 from oracle_mailchimp_dagster.store.engine import Database
-from oracle_mailchimp_dagster.store.records import MemberState
 from oracle_mailchimp_dagster.store.schema import member_state
 from oracle_mailchimp_dagster.store.sql import IN_CHUNK, WRITE_CHUNK, chunked, select_in
+from oracle_mailchimp_dagster.sync.model import MemberState
 
 _KEY = ("tenant_id", "customer_key")
 
@@ -23,11 +23,11 @@ def _row(tenant_id: str, member: MemberState) -> dict[str, Any]:
         "subscriber_hash": member.subscriber_hash,
         "payload_hash": member.payload_hash,
         "known_status": member.known_status,
-        "managed_tags": list(member.managed_tags),
+        "managed_tags": sorted(member.managed_tags),
         "last_synced_at": member.last_synced_at,
         "last_run_id": member.last_run_id,
-        "customer_active": member.customer_active,
-        "source_updated_at": member.source_updated_at,
+        "customer_active": member.active,
+        "source_updated_at": member.last_update,
     }
 
 
@@ -38,16 +38,19 @@ def _member(mapping: Any) -> MemberState:
         subscriber_hash=mapping["subscriber_hash"],
         payload_hash=mapping["payload_hash"],
         known_status=mapping["known_status"],
-        managed_tags=tuple(mapping["managed_tags"]),
+        managed_tags=frozenset(mapping["managed_tags"]),
+        active=bool(mapping["customer_active"]),
+        last_update=mapping["source_updated_at"],
         last_synced_at=mapping["last_synced_at"],
         last_run_id=mapping["last_run_id"],
-        customer_active=bool(mapping["customer_active"]),
-        source_updated_at=mapping["source_updated_at"],
     )
 
 
 def upsert_members(conn: Connection, tenant_id: str, members: Iterable[MemberState]) -> int:
-    """Insert or replace members by customer key (a key given twice keeps its last state)."""
+    """Insert or replace members by customer key (a key given twice keeps its last state).
+
+    Each member must carry its email, subscriber hash and `last_synced_at`.
+    """
     latest = {member.customer_key: member for member in members}
     for chunk in chunked(latest.values(), WRITE_CHUNK):
         bulk_upsert(conn, member_state, _KEY, [_row(tenant_id, member) for member in chunk])

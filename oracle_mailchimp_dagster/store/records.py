@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from oracle_mailchimp_dagster.sync.model import MemberState
+
 
 class SecretName(StrEnum):
     """The credentials a tenant can hold; which ones it needs depends on its auth modes."""
@@ -35,22 +37,6 @@ class SyncState:
     last_run_id: str | None
     last_run_at: datetime | None
     updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class MemberState:
-    """What we last made of one Oracle customer in Mailchimp."""
-
-    customer_key: str
-    email: str
-    subscriber_hash: str
-    payload_hash: str | None
-    known_status: str | None
-    managed_tags: tuple[str, ...]
-    last_synced_at: datetime
-    last_run_id: str | None = None
-    customer_active: bool = True
-    source_updated_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,5 @@
-"""Email normalisation, validation and Mailchimp's subscriber hash."""
+"""Email normalisation and validation (the subscriber hash is in `sync.identity`)."""
 
-import hashlib
 import re
 
 # Pragmatic address syntax: one @, no spaces, a dotted domain with a 2+ letter TLD.
@@ -30,8 +29,3 @@ def email_problem(email: str | None) -> str | None:
     if local.startswith(".") or local.endswith(".") or ".." in email:
         return "malformed email address"
     return None
-
-
-def subscriber_hash(email: str) -> str:
-    """md5 of the lower-cased address, as Mailchimp keys members."""
-    return hashlib.md5(email.lower().encode("utf-8"), usedforsecurity=False).hexdigest()

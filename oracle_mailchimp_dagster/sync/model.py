@@ -1,13 +1,9 @@
 """Value objects the planner reads and writes."""
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
-
-# One Oracle customer as attribute name -> value (the shape of an `accounts` row).
-CustomerRecord = Mapping[str, Any]
 
 
 class Action(StrEnum):
@@ -43,7 +39,11 @@ class ListField:
 
 @dataclass(frozen=True, slots=True)
 class MemberState:
-    """What the connector last wrote for one customer (from the app database)."""
+    """What the connector last made of one customer in Mailchimp (a `member_state` row).
+
+    `last_update` is the customer's Oracle LastUpdateDate when it was synced; `last_synced_at` and
+    `last_run_id` say when and by which run it was stored (None until it is).
+    """
 
     customer_key: str
     email: str | None
@@ -53,6 +53,8 @@ class MemberState:
     managed_tags: frozenset[str] = frozenset()
     active: bool = True
     last_update: datetime | None = None
+    last_synced_at: datetime | None = field(default=None, compare=False)
+    last_run_id: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

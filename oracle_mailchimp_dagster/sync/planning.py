@@ -2,22 +2,21 @@
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from oracle_mailchimp_dagster.sync.emails import normalize_email, subscriber_hash
+from oracle_mailchimp_dagster.sync.customer import Customer
+from oracle_mailchimp_dagster.sync.emails import normalize_email
+from oracle_mailchimp_dagster.sync.identity import subscriber_hash
 from oracle_mailchimp_dagster.sync.mapping import InvalidRecord, map_customer, payload_hash
 from oracle_mailchimp_dagster.sync.model import (
     REMOVALS,
     Action,
-    CustomerRecord,
     ListField,
     MemberPayload,
     MemberState,
     PlannedAction,
 )
-from oracle_mailchimp_dagster.sync.rules import FieldMapping, InactiveAction, SyncPolicy
+from oracle_mailchimp_dagster.sync.rules import InactiveAction, MemberMapping, SyncPolicy
 from oracle_mailchimp_dagster.sync.state import NO_MEMBER, REJECTED
 
 _INACTIVE_DONE = {
@@ -38,48 +37,18 @@ class RemovalGuardTripped(RuntimeError):
     """The plan removes more members than the tenant allows; nothing may be written."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Customer:
-    key: str
-    record: CustomerRecord
-    active: bool
-    party_id: int | None
-    last_update: datetime | None
-
-    @property
-    def recency(self) -> tuple[Any, ...]:
-        stamp = self.last_update.timestamp() if self.last_update else float("-inf")
-        return (stamp, self.party_id or 0, self.key)
-
-
-def _customer(record: CustomerRecord) -> _Customer:
-    key = record.get("PartyNumber")
-    party_id = record.get("PartyId")
-    stamp = record.get("LastUpdateDate")
-    return _Customer(
-        key=str(key) if key not in (None, "") else f"PartyId:{party_id}",
-        record=record,
-        active=str(record.get("PartyStatus") or "A").upper() == "A",
-        party_id=int(party_id) if party_id is not None else None,
-        last_update=stamp if isinstance(stamp, datetime) else None,
-    )
-
-
-def _latest_per_key(records: Iterable[CustomerRecord]) -> list[_Customer]:
-    latest: dict[str, _Customer] = {}
-    for record in records:
-        customer = _customer(record)
+def _latest_per_key(customers: Iterable[Customer]) -> list[Customer]:
+    latest: dict[str, Customer] = {}
+    for customer in customers:
         known = latest.get(customer.key)
         if known is None or customer.recency >= known.recency:
             latest[customer.key] = customer
     return list(latest.values())
 
 
-def _newer_holder(holders: Iterable[MemberState], winner: _Customer) -> str | None:
+def _newer_holder(holders: Iterable[MemberState], winner: Customer) -> str | None:
     """A customer outside the batch (a replay) holding the address with more recent Oracle data."""
-    if winner.last_update is None:
-        return None
-    stamp = winner.last_update
+    stamp = winner.last_update_date
     newer = [h.customer_key for h in holders if h.last_update is not None and h.last_update > stamp]
     return min(newer) if newer else None
 
@@ -88,7 +57,7 @@ class _Planner:
     def __init__(
         self,
         states: Mapping[str, MemberState],
-        mapping: FieldMapping,
+        mapping: MemberMapping,
         fields: Mapping[str, ListField],
         policy: SyncPolicy,
     ) -> None:
@@ -98,7 +67,7 @@ class _Planner:
         self.policy = policy
         self.status_if_new = policy.status_if_new.value
 
-    def plan(self, customers: list[_Customer]) -> dict[str, PlannedAction]:
+    def plan(self, customers: list[Customer]) -> dict[str, PlannedAction]:
         batch_keys = {c.key for c in customers}
         payloads: dict[str, MemberPayload] = {}
         planned: dict[str, PlannedAction] = {}
@@ -106,7 +75,7 @@ class _Planner:
             if not c.active:
                 continue
             try:
-                payloads[c.key] = map_customer(c.record, self.mapping, self.fields, self.policy)
+                payloads[c.key] = map_customer(c, self.mapping, self.fields, self.policy)
             except InvalidRecord as exc:
                 planned[c.key] = self._reject(c, str(exc))
         # Which active customers hold each address once this batch is applied. A customer rejected
@@ -123,7 +92,7 @@ class _Planner:
                     holders[state.subscriber_hash].add(state.customer_key)
                 if state.customer_key not in batch_keys:
                     outside[state.subscriber_hash].append(state)
-        by_hash: dict[str, list[_Customer]] = defaultdict(list)
+        by_hash: dict[str, list[Customer]] = defaultdict(list)
         for c in customers:
             if c.key in payloads:
                 email_hash = subscriber_hash(payloads[c.key].email)
@@ -142,22 +111,22 @@ class _Planner:
                 planned[c.key] = self._inactive(c, holders)
         return planned
 
-    def _base(self, c: _Customer, action: Action, reason: str, **values: Any) -> PlannedAction:
+    def _base(self, c: Customer, action: Action, reason: str, **values: Any) -> PlannedAction:
         return PlannedAction(
             customer_key=c.key,
             action=action,
             reason=reason,
             party_id=c.party_id,
-            last_update=c.last_update,
+            last_update=c.last_update_date,
             active=c.active,
             **values,
         )
 
-    def _reject(self, c: _Customer, reason: str) -> PlannedAction:
-        email = normalize_email(c.record.get("EmailAddress"))
+    def _reject(self, c: Customer, reason: str) -> PlannedAction:
+        email = normalize_email(c.email_address)
         return self._base(c, Action.REJECT_INVALID, reason, email=email)
 
-    def _shared(self, c: _Customer, payload: MemberPayload, winner: str) -> PlannedAction:
+    def _shared(self, c: Customer, payload: MemberPayload, winner: str) -> PlannedAction:
         return self._base(
             c,
             Action.SKIP,
@@ -166,7 +135,7 @@ class _Planner:
             subscriber_hash=subscriber_hash(payload.email),
         )
 
-    def _active(self, c: _Customer, payload: MemberPayload, holders: Mapping[str, set[str]]) -> PlannedAction:
+    def _active(self, c: Customer, payload: MemberPayload, holders: Mapping[str, set[str]]) -> PlannedAction:
         prev = self.states.get(c.key)
         digest = payload_hash(payload, self.status_if_new)
         new_hash = subscriber_hash(payload.email)
@@ -214,7 +183,7 @@ class _Planner:
             return self._base(c, Action.SKIP_UNCHANGED, "same payload as last synced", **values)
         return self._base(c, Action.UPSERT, "fields changed", **values)
 
-    def _inactive(self, c: _Customer, holders: Mapping[str, set[str]]) -> PlannedAction:
+    def _inactive(self, c: Customer, holders: Mapping[str, set[str]]) -> PlannedAction:
         prev = self.states.get(c.key)
         if prev is None or not prev.email or prev.known_status in NO_MEMBER:
             return self._base(c, Action.SKIP, "inactive customer has no member")
@@ -237,9 +206,9 @@ class _Planner:
 
 
 def plan_actions(
-    records: Sequence[CustomerRecord],
+    customers: Sequence[Customer],
     states: Mapping[str, MemberState],
-    mapping: FieldMapping,
+    mapping: MemberMapping,
     fields: Mapping[str, ListField],
     policy: SyncPolicy,
 ) -> list[PlannedAction]:
@@ -248,9 +217,9 @@ def plan_actions(
     `states` holds the last synced state of the batch's customers and of every other customer
     sharing one of their addresses, so shared addresses are never removed from under someone.
     """
-    customers = _latest_per_key(records)
-    planned = _Planner(states, mapping, fields, policy).plan(customers)
-    return [planned[c.key] for c in customers]
+    latest = _latest_per_key(customers)
+    planned = _Planner(states, mapping, fields, policy).plan(latest)
+    return [planned[c.key] for c in latest]
 
 
 def removal_count(actions: Iterable[PlannedAction]) -> int:

@@ -1,10 +1,11 @@
-"""The tenant's sync rules as the planner sees them: field mapping, tag rules and policies."""
+"""The tenant's sync rules as the planner sees them: the resolved mapping, tag sources and policies."""
 
+from dataclasses import dataclass, field
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-# Derived sources a mapping may name besides plain Oracle attributes.
+# Derived sources a mapping may name besides plain customer attributes.
 CONTACT_FIRST_NAME = "@contact_first_name"
 CONTACT_LAST_NAME = "@contact_last_name"
 BILLING_ADDRESS = "@billing_address"
@@ -27,55 +28,35 @@ class InactiveAction(StrEnum):
     NONE = "none"
 
 
-class TagRule(BaseModel):
-    """Turn one Oracle attribute into one managed tag: `prefix + (values[v] or v)`."""
+@dataclass(frozen=True, slots=True)
+class MergeFieldSource:
+    """Where one merge field's value comes from: a `Customer` field or a derived source.
 
-    model_config = ConfigDict(frozen=True)
+    `label` is the source as the tenant wrote it (an Oracle attribute), for messages.
+    """
 
-    attribute: str
+    source: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class TagSource:
+    """One managed tag per customer: `prefix + (values[v] or v)` of the `Customer` field `source`."""
+
+    source: str
     prefix: str = ""
-    values: dict[str, str] = Field(default_factory=dict)
+    values: tuple[tuple[str, str], ...] = ()
+
+    def tag(self, value: str) -> str:
+        return self.prefix + dict(self.values).get(value, value)
 
 
-def default_merge_fields() -> dict[str, str]:
-    return {
-        "FNAME": CONTACT_FIRST_NAME,
-        "LNAME": CONTACT_LAST_NAME,
-        "COMPANY": "OrganizationName",
-        "PHONE": "FormattedPhoneNumber",
-        "ADDRESS": BILLING_ADDRESS,
-    }
+@dataclass(frozen=True, slots=True)
+class MemberMapping:
+    """The tenant's mapping, resolved to `Customer` fields: merge tag -> source, and tag sources."""
 
-
-def default_tag_rules() -> list[TagRule]:
-    return [
-        TagRule(attribute="CustomerClassCode", prefix="segment:"),
-        TagRule(
-            attribute="Type",
-            prefix="type:",
-            values={"ZCA_CUSTOMER": "customer", "ZCA_PROSPECT": "prospect"},
-        ),
-    ]
-
-
-class FieldMapping(BaseModel):
-    """Merge tag -> source (an Oracle attribute or one of the derived sources), plus tag rules."""
-
-    model_config = ConfigDict(frozen=True)
-
-    merge_fields: dict[str, str] = Field(default_factory=default_merge_fields)
-    tag_rules: list[TagRule] = Field(default_factory=default_tag_rules)
-
-    @field_validator("merge_fields")
-    @classmethod
-    def _valid_tags(cls, value: dict[str, str]) -> dict[str, str]:
-        for tag, source in value.items():
-            if not tag or len(tag) > 10 or not tag.replace("_", "").isalnum() or tag != tag.upper():
-                raise ValueError(f"merge tag {tag!r} must be 1-10 upper-case letters, digits or _")
-            if source.startswith("@") and source not in DERIVED_SOURCES:
-                known = ", ".join(sorted(DERIVED_SOURCES))
-                raise ValueError(f"merge tag {tag}: unknown derived source {source!r} (known: {known})")
-        return value
+    merge_fields: dict[str, MergeFieldSource] = field(default_factory=dict)
+    tags: tuple[TagSource, ...] = ()
 
 
 class SyncPolicy(BaseModel):

@@ -4,6 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from oracle_mailchimp_dagster.sync.customer import Customer
 from oracle_mailchimp_dagster.sync.model import ListField
 
 ADDRESS_LINE_MAX = 45
@@ -72,29 +73,29 @@ def convert_value(value: Any, field: ListField, text_limit: int) -> Any:
     return _text(value, text_limit)
 
 
-def compose_address(record: Any) -> dict[str, str] | None:
-    """Mailchimp's ADDRESS object from the flattened primary address, or None when incomplete.
+def compose_address(customer: Customer) -> dict[str, str] | None:
+    """Mailchimp's ADDRESS object from the primary address, or None when incomplete.
 
     addr1, city, state (or province) and zip are required together; a partial address is left
     out rather than sent, because Mailchimp rejects it and keeps rejecting later updates.
     """
 
-    def part(*names: str) -> str:
-        for name in names:
-            raw = record.get(name)
+    def part(*values: str | None) -> str:
+        for raw in values:
             if raw is not None and str(raw).strip():
                 return " ".join(str(raw).split())[:ADDRESS_LINE_MAX]
         return ""
 
+    c = customer
     address = {
-        "addr1": part("AddressLine1"),
-        "addr2": " ".join(p for p in (part("AddressLine2"), part("AddressLine3"), part("AddressLine4")) if p)[
-            :ADDRESS_LINE_MAX
-        ],
-        "city": part("City"),
-        "state": part("State", "Province"),
-        "zip": part("PostalCode"),
-        "country": part("Country").upper()[:2],
+        "addr1": part(c.address_line1),
+        "addr2": " ".join(
+            p for p in (part(c.address_line2), part(c.address_line3), part(c.address_line4)) if p
+        )[:ADDRESS_LINE_MAX],
+        "city": part(c.city),
+        "state": part(c.state, c.province),
+        "zip": part(c.postal_code),
+        "country": part(c.country).upper()[:2],
     }
     if not all(address[k] for k in ("addr1", "city", "state", "zip")):
         return None

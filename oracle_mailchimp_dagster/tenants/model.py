@@ -15,13 +15,8 @@ from croniter import croniter
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from oracle_mailchimp_dagster.store.records import SecretName
-from oracle_mailchimp_dagster.sync.rules import (
-    FieldMapping,
-    StatusIfNew,
-    SyncPolicy,
-    TagRule,
-    default_merge_fields,
-)
+from oracle_mailchimp_dagster.sync.rules import StatusIfNew, SyncPolicy
+from oracle_mailchimp_dagster.tenants.mapping import FieldMapping, TagRule, default_merge_fields
 
 TENANT_ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 LIST_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -201,7 +196,7 @@ def tenant_merge_fields() -> dict[str, str]:
 
 
 class TenantMapping(FieldMapping):
-    """Merge tag -> Oracle attribute or derived source, and tag rules (see `sync.rules.FieldMapping`).
+    """Merge tag -> Oracle attribute or derived source, and tag rules (see `tenants.mapping.FieldMapping`).
 
     Defaults: FNAME/LNAME from PrimaryContactName, PHONE from FormattedPhoneNumber, ADDRESS from the
     billing address, tags `segment:<CustomerClassCode>` and `type:<customer|prospect>`. Add e.g.

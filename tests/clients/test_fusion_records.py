@@ -49,7 +49,7 @@ def test_sample_item_parses_to_typed_record() -> None:
 def test_only_keyset_fields_are_required() -> None:
     record = FusionCustomer.model_validate({"PartyId": 1, "LastUpdateDate": "2025-01-05T17:02:41"})
     assert record.last_update_date.tzinfo is UTC
-    assert record.email_address is None and not record.is_active
+    assert record.email_address is None and record.is_active  # a missing PartyStatus is active
     with pytest.raises(ValidationError):
         FusionCustomer.model_validate({"PartyId": 1, "LastUpdateDate": None})
 

@@ -11,7 +11,6 @@ from oracle_mailchimp_dagster.store import (
     Database,
     HighWaterMark,
     LedgerRecord,
-    MemberState,
     RetryEntry,
     RunCommit,
     SyncStore,
@@ -19,6 +18,7 @@ from oracle_mailchimp_dagster.store import (
 )
 from oracle_mailchimp_dagster.store.schema import member_state, retry_queue, sync_ledger
 from oracle_mailchimp_dagster.store.sql import WRITE_CHUNK
+from oracle_mailchimp_dagster.sync.model import MemberState
 
 T0 = datetime(2025, 1, 5, 17, 2, 41, 507000, tzinfo=UTC)
 MARK_0 = HighWaterMark(T0, 100)
@@ -39,7 +39,7 @@ def full_commit(run_id: str, *, rows: int = 50, mark: HighWaterMark | None = MAR
         finished_at=T0,
         ledger=[LedgerRecord(f"CDRM_{i}", f"c{i}@acme.io", "upsert", "succeeded", 200) for i in range(rows)],
         member_upserts=[
-            MemberState(f"CDRM_{i}", f"c{i}@acme.io", f"{i:032x}", "p", "subscribed", (), T0)
+            MemberState(f"CDRM_{i}", f"c{i}@acme.io", f"{i:032x}", "p", "subscribed", last_synced_at=T0)
             for i in range(rows)
         ],
         retry_upserts=[RetryEntry("CDRM_X", 1, T0, "HTTP 503", False, T0)],
@@ -153,8 +153,10 @@ def test_an_unknown_tenant_is_refused_before_anything_is_written(db: Database) -
 
 
 def test_duplicate_keys_in_one_commit_keep_the_last_state(store: SyncStore, tenant_id: str) -> None:
-    first = MemberState("CDRM_1", "old@acme.io", "a" * 32, "p1", "subscribed", (), T0)
-    last = MemberState("CDRM_1", "new@acme.io", "b" * 32, "p2", "subscribed", ("type:customer",), T0)
+    first = MemberState("CDRM_1", "old@acme.io", "a" * 32, "p1", "subscribed", last_synced_at=T0)
+    last = MemberState(
+        "CDRM_1", "new@acme.io", "b" * 32, "p2", "subscribed", frozenset({"type:customer"}), last_synced_at=T0
+    )
     summary = store.commit_run(tenant_id, RunCommit("run-1", T0, member_upserts=[first, last]))
     assert summary.members_upserted == 1
     assert store.members.by_keys(tenant_id, ["CDRM_1"]) == {"CDRM_1": last}

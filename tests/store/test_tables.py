@@ -12,7 +12,6 @@ from oracle_mailchimp_dagster.store import (
     Database,
     HighWaterMark,
     LedgerRecord,
-    MemberState,
     RetryEntry,
     RunCommit,
     SecretName,
@@ -22,6 +21,7 @@ from oracle_mailchimp_dagster.store import (
 )
 from oracle_mailchimp_dagster.store import tenant_rows as rows
 from oracle_mailchimp_dagster.store.schema import sync_ledger
+from oracle_mailchimp_dagster.sync.model import MemberState
 from tests.fixtures.store import add_tenant_row
 
 T0 = datetime(2025, 1, 5, 17, 2, 41, 507000, tzinfo=UTC)
@@ -36,10 +36,15 @@ def member(key: str, email: str, *, status: str = "subscribed", tags: tuple[str,
         subscriber_hash=f"{abs(hash(email)) % 16**32:032x}",
         payload_hash="p" * 64,
         known_status=status,
-        managed_tags=tags,
+        managed_tags=frozenset(tags),
         last_synced_at=T0,
         last_run_id="run-1",
     )
+
+
+def hash_of(member: MemberState) -> str:
+    assert member.subscriber_hash is not None
+    return member.subscriber_hash
 
 
 def test_tenant_and_secret_rows_round_trip(db: Database) -> None:
@@ -92,7 +97,9 @@ def test_naive_timestamps_are_refused(db: Database, tenant_id: str) -> None:
                 "r",
                 T0,
                 ledger=[LedgerRecord("C1", None, "upsert", "ok")],
-                member_upserts=[MemberState("C1", "a@x.io", "h", "p", None, (), datetime(2025, 1, 1))],
+                member_upserts=[
+                    MemberState("C1", "a@x.io", "h", "p", None, last_synced_at=datetime(2025, 1, 1))
+                ],
             ),
         )
 
@@ -106,12 +113,14 @@ def test_member_state_round_trips_and_upserts(db: Database, tenant_id: str) -> N
         "CDRM_1": ann,
         "CDRM_2": bob,
     }
-    assert store.members.by_subscriber_hashes(tenant_id, [bob.subscriber_hash]) == [bob]
+    assert store.members.by_subscriber_hashes(tenant_id, [hash_of(bob)]) == [bob]
+    read_back = store.members.by_keys(tenant_id, ["CDRM_1"])["CDRM_1"]
+    assert (read_back.last_synced_at, read_back.last_run_id) == (T0, "run-1")
     assert store.members.count(tenant_id) == 2
     moved = replace(
         member("CDRM_1", "ann@new.io", status="unsubscribed", tags=()),
         payload_hash=None,
-        customer_active=False,
+        active=False,
     )
     store.commit_run(tenant_id, RunCommit("run-2", T0, member_upserts=[moved], member_deletes=["CDRM_2"]))
     assert store.members.by_keys(tenant_id, ["CDRM_1", "CDRM_2"]) == {"CDRM_1": moved}
@@ -123,7 +132,7 @@ def test_member_lookups_work_across_many_chunks(db: Database, tenant_id: str) ->
     store.commit_run(tenant_id, RunCommit("run-1", T0, member_upserts=members))
     found = store.members.by_keys(tenant_id, [f"CDRM_{i}" for i in range(0, 1_300, 3)])
     assert set(found) == {f"CDRM_{i}" for i in range(0, 1_234, 3)}
-    assert len(store.members.by_subscriber_hashes(tenant_id, [m.subscriber_hash for m in members])) == 1_234
+    assert len(store.members.by_subscriber_hashes(tenant_id, [hash_of(m) for m in members])) == 1_234
 
 
 def test_ledger_round_trips_and_reads_by_run_and_customer(db: Database, tenant_id: str) -> None:
@@ -188,9 +197,7 @@ def test_audience_events_are_idempotent_and_mark_member_status(db: Database, ten
     store = SyncStore(db)
     ann = member("CDRM_1", "ann@acme.io")
     store.commit_run(tenant_id, RunCommit("run-1", T0, member_upserts=[ann]))
-    unsubscribed = AudienceEvent(
-        "ann@acme.io", ann.subscriber_hash, AudienceEventKind.UNSUBSCRIBE, T0, "poll"
-    )
+    unsubscribed = AudienceEvent("ann@acme.io", hash_of(ann), AudienceEventKind.UNSUBSCRIBE, T0, "poll")
     cleaned = AudienceEvent(
         "zed@acme.io", "f" * 32, AudienceEventKind.CLEANED, T0 + timedelta(seconds=1), "poll"
     )

@@ -4,17 +4,16 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from oracle_mailchimp_dagster.sync.emails import email_problem, normalize_email, subscriber_hash
-from oracle_mailchimp_dagster.sync.mapping import (
-    InvalidRecord,
-    managed_tags,
-    map_customer,
-    mapping_problems,
-    payload_hash,
-)
-from oracle_mailchimp_dagster.sync.model import ListField
-from oracle_mailchimp_dagster.sync.rules import FieldMapping, SyncPolicy, TagRule
-from oracle_mailchimp_dagster.sync.values import ConversionError, compose_address, convert_value
+from oracle_mailchimp_dagster.sync import mapping as rules
+from oracle_mailchimp_dagster.sync.emails import email_problem, normalize_email
+from oracle_mailchimp_dagster.sync.identity import subscriber_hash
+from oracle_mailchimp_dagster.sync.mapping import InvalidRecord, payload_hash
+from oracle_mailchimp_dagster.sync.model import ListField, MemberPayload
+from oracle_mailchimp_dagster.sync.rules import SyncPolicy
+from oracle_mailchimp_dagster.sync.values import ConversionError, convert_value
+from oracle_mailchimp_dagster.sync.values import compose_address as compose
+from oracle_mailchimp_dagster.tenants.mapping import FieldMapping, TagRule
+from tests.support.customers import oracle_customer
 
 FIELDS = {
     f.tag: f
@@ -43,6 +42,23 @@ CUSTOMER = {
     "CustomerClassCode": "ENTERPRISE",
     "PartyStatus": "A",
 }
+
+
+def map_customer(row: dict, mapping: FieldMapping, fields: dict, policy: SyncPolicy) -> MemberPayload:
+    """The rule under test, fed an Oracle row through the wire boundary and the mapping's resolution."""
+    return rules.map_customer(oracle_customer(row), mapping.resolve(), fields, policy)
+
+
+def managed_tags(row: dict, mapping: FieldMapping) -> frozenset[str]:
+    return rules.managed_tags(oracle_customer(row), mapping.resolve())
+
+
+def compose_address(row: dict) -> dict[str, str] | None:
+    return compose(oracle_customer(row))
+
+
+def mapping_problems(mapping: FieldMapping, fields: dict) -> list[str]:
+    return rules.mapping_problems(mapping.resolve(), fields)
 
 
 def test_email_normalisation_and_hash_match_mailchimp() -> None:
@@ -111,8 +127,8 @@ def test_required_field_without_value_rejects_the_record() -> None:
 
 def test_unconvertible_optional_value_is_left_out_with_a_warning() -> None:
     fields = {**FIELDS, "SIZE": ListField("SIZE", "number")}
-    mapping = FieldMapping(merge_fields={"SIZE": "Employees"})
-    payload = map_customer({**CUSTOMER, "Employees": "lots"}, mapping, fields, SyncPolicy())
+    mapping = FieldMapping(merge_fields={"SIZE": "CustomerClassCode"})
+    payload = map_customer({**CUSTOMER, "CustomerClassCode": "lots"}, mapping, fields, SyncPolicy())
     assert "SIZE" not in payload.merge_fields
     assert payload.warnings == ("SIZE left out: 'lots' is not a number",)
 
@@ -183,11 +199,11 @@ def test_mapping_problems_name_the_field() -> None:
         "VIP": ListField("VIP", "text", required=True),
     }
     mapping = FieldMapping(
-        merge_fields={"FNAME": "OrganizationName", "ADDRESS": "@billing_address", "X": "Y"}
+        merge_fields={"FNAME": "OrganizationName", "ADDRESS": "@billing_address", "X": "City"}
     )
     assert mapping_problems(mapping, fields) == [
         "merge field ADDRESS is of type text but @billing_address needs an address field",
-        "merge field X (mapped from Y) does not exist in the list",
+        "merge field X (mapped from City) does not exist in the list",
         "merge field VIP is required in the list but not mapped",
     ]
     assert mapping_problems(FieldMapping(), FIELDS) == []
@@ -197,6 +213,20 @@ def test_mapping_problems_name_the_field() -> None:
 def test_mapping_rejects_bad_merge_tags(tag: str) -> None:
     with pytest.raises(ValueError, match="merge tag"):
         FieldMapping(merge_fields={tag: "OrganizationName"})
+
+
+def test_mapping_refuses_an_attribute_oracle_does_not_have() -> None:
+    with pytest.raises(ValueError, match="merge tag SIZE: unknown Oracle attribute 'Employees'"):
+        FieldMapping(merge_fields={"SIZE": "Employees"})
+    with pytest.raises(ValueError, match="unknown Oracle attribute 'Segment'"):
+        TagRule(attribute="Segment")
+
+
+def test_resolution_names_customer_fields_and_keeps_the_tenants_label() -> None:
+    resolved = FieldMapping(merge_fields={"COMPANY": "OrganizationName"}).resolve()
+    assert resolved.merge_fields["COMPANY"].source == "organization_name"
+    assert resolved.merge_fields["COMPANY"].label == "OrganizationName"
+    assert [t.source for t in resolved.tags] == ["customer_class_code", "type"]
 
 
 def test_mapping_rejects_unknown_derived_source() -> None:

@@ -6,17 +6,19 @@ from typing import Any
 
 import pytest
 
-from oracle_mailchimp_dagster.sync.emails import subscriber_hash
+from oracle_mailchimp_dagster.sync.identity import subscriber_hash
 from oracle_mailchimp_dagster.sync.mapping import map_customer, payload_hash
 from oracle_mailchimp_dagster.sync.model import Action, ListField, MemberState, PlannedAction
 from oracle_mailchimp_dagster.sync.planning import RemovalGuardTripped, check_removal_guard, plan_actions
-from oracle_mailchimp_dagster.sync.rules import FieldMapping, InactiveAction, SyncPolicy
+from oracle_mailchimp_dagster.sync.rules import InactiveAction, SyncPolicy
 from oracle_mailchimp_dagster.sync.state import state_after_refusal, state_after_success
+from oracle_mailchimp_dagster.tenants.mapping import FieldMapping
+from tests.support.customers import oracle_customer, oracle_customers
 
 FIELDS = {
     f.tag: f for f in [ListField("FNAME", "text"), ListField("LNAME", "text"), ListField("COMPANY", "text")]
 }
-MAPPING = FieldMapping(merge_fields={"COMPANY": "OrganizationName"})
+MAPPING = FieldMapping(merge_fields={"COMPANY": "OrganizationName"}).resolve()
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 DEFAULT_POLICY = SyncPolicy()
 
@@ -35,7 +37,7 @@ def customer(n: int, email: str | None = None, status: str = "A", minutes: int =
 
 
 def synced(record: dict, policy: SyncPolicy = DEFAULT_POLICY, status: str = "subscribed") -> MemberState:
-    payload = map_customer(record, MAPPING, FIELDS, policy)
+    payload = map_customer(oracle_customer(record), MAPPING, FIELDS, policy)
     return MemberState(
         customer_key=record["PartyNumber"],
         email=payload.email,
@@ -50,7 +52,9 @@ def synced(record: dict, policy: SyncPolicy = DEFAULT_POLICY, status: str = "sub
 def plan(
     records: list[dict], states: list[MemberState] | None = None, policy: SyncPolicy = DEFAULT_POLICY
 ) -> list[PlannedAction]:
-    return plan_actions(records, {s.customer_key: s for s in states or []}, MAPPING, FIELDS, policy)
+    return plan_actions(
+        oracle_customers(records), {s.customer_key: s for s in states or []}, MAPPING, FIELDS, policy
+    )
 
 
 def only(actions: list[PlannedAction]) -> PlannedAction:

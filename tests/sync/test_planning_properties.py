@@ -9,11 +9,13 @@ from hypothesis import strategies as st
 from oracle_mailchimp_dagster.sync.emails import normalize_email
 from oracle_mailchimp_dagster.sync.model import REMOVALS, Action, ListField, MemberState, PlannedAction
 from oracle_mailchimp_dagster.sync.planning import plan_actions
-from oracle_mailchimp_dagster.sync.rules import FieldMapping, InactiveAction, SyncPolicy
+from oracle_mailchimp_dagster.sync.rules import InactiveAction, SyncPolicy
 from oracle_mailchimp_dagster.sync.state import state_after_success
+from oracle_mailchimp_dagster.tenants.mapping import FieldMapping
+from tests.support.customers import oracle_customers
 
 FIELDS = {"COMPANY": ListField("COMPANY", "text")}
-MAPPING = FieldMapping(merge_fields={"COMPANY": "OrganizationName"})
+MAPPING = FieldMapping(merge_fields={"COMPANY": "OrganizationName"}).resolve()
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 emails = st.sampled_from(["a@acme.io", "A@ACME.io", "b@acme.io", "c@acme.io", "bad", "", None])
@@ -48,7 +50,7 @@ def apply(actions: list[PlannedAction], states: dict[str, MemberState]) -> dict[
 
 
 def plan(batch: list[dict], states: dict[str, MemberState], policy: SyncPolicy) -> list[PlannedAction]:
-    return plan_actions(batch, states, MAPPING, FIELDS, policy)
+    return plan_actions(oracle_customers(batch), states, MAPPING, FIELDS, policy)
 
 
 @settings(max_examples=300, deadline=None)
