@@ -3,7 +3,7 @@
 import pytest
 import requests
 
-from oracle_mailchimp_dagster.fusion.client import transient_reason as fusion_transient
+from oracle_mailchimp_dagster.fusion.transient import transient_reason as fusion_transient
 from oracle_mailchimp_dagster.mailchimp.client import transient_reason as mailchimp_transient
 
 
