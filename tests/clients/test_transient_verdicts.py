@@ -4,7 +4,7 @@ import pytest
 import requests
 
 from oracle_mailchimp_dagster.fusion.transient import transient_reason as fusion_transient
-from oracle_mailchimp_dagster.mailchimp.client import transient_reason as mailchimp_transient
+from oracle_mailchimp_dagster.mailchimp.wire import transient_reason as mailchimp_transient
 
 
 def response(status: int, body: bytes = b"", content_type: str = "application/json") -> requests.Response:
