@@ -9,9 +9,9 @@ import pytest
 
 from oracle_mailchimp_dagster.cli.audit import fit
 from oracle_mailchimp_dagster.store import SecretName
-from tests.e2e.scenario import sole_holders
 from tests.fixtures.store import CliResult
 from tests.fixtures.sync import SyncHarness
+from tests.support.scenario import sole_holders
 
 RunCli = Callable[..., CliResult]
 ROW = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  ")

@@ -18,9 +18,9 @@ from pydantic import SecretStr
 from oracle_mailchimp_dagster.cli.sync import customer_keys, failure_reason, flag_names
 from oracle_mailchimp_dagster.defs.run_tags import TENANT_TAG
 from oracle_mailchimp_dagster.store import SecretName
-from tests.e2e.scenario import sole_holders
 from tests.fixtures.store import CliResult
 from tests.fixtures.sync import SyncHarness
+from tests.support.scenario import sole_holders
 
 CLI = str(Path(sys.executable).with_name("oracle-mailchimp"))
 RunCli = Callable[..., CliResult]

@@ -12,37 +12,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from pydantic import SecretStr
 
 from oracle_mailchimp_dagster.defs.assets import GROUP
 from oracle_mailchimp_dagster.defs.partitions import TENANTS
-from oracle_mailchimp_dagster.local.demo_workspace import DEMO_MAPPING, LocalWorkspace
+from oracle_mailchimp_dagster.local.demo_workspace import LocalWorkspace
 from oracle_mailchimp_dagster.local.dev import group_alive
-from oracle_mailchimp_dagster.sandbox.mailchimp.config import COMPANY_MERGE_FIELD
 from oracle_mailchimp_dagster.sandbox.runner import SandboxOptions, SandboxPair
 from oracle_mailchimp_dagster.store import SecretName
 from oracle_mailchimp_dagster.store.sync_store import SyncStore
-from oracle_mailchimp_dagster.tenants import MailchimpSettings, OracleSettings, TenantConfig
-from tests.e2e.expected import expected_members
 from tests.support.dagster_dev import DagsterDev, poll, running_dagster_dev
+from tests.support.e2e_tenants import customers, live_members, new_audience, tenant
+from tests.support.expected import expected_members
 
 CUSTOMERS = 200
 TENANT_IDS = ("acme", "globex")
 BACKFILL_TIMEOUT_S = 240.0
-SENSOR_TICK_TIMEOUT_S = 120.0
 FINISHED = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
 
-SENSORS = """query($repo: RepositorySelector!) { repositoryOrError(repositorySelector: $repo) {
-  __typename ... on Repository { sensors { id name
-    sensorState { status ticks(limit: 5) { status } } } } } }"""
-STOP_SENSOR = """mutation($id: String!) { stopSensor(id: $id) { __typename
-  ... on StopSensorMutationResult { instigationState { name status } } ... on PythonError { message } } }"""
 GROUP_ASSETS = """query($repo: RepositorySelector!) { repositoryOrError(repositorySelector: $repo) {
   ... on Repository { assetNodes { assetKey { path } groupName isPartitioned } } } }"""
-ADD_PARTITION = """mutation($repo: RepositorySelector!, $name: String!, $key: String!) {
-  addDynamicPartition(repositorySelector: $repo, partitionsDefName: $name, partitionKey: $key) {
-    __typename ... on PythonError { message } } }"""
 LAUNCH_BACKFILL = """mutation($params: LaunchBackfillParams!) {
   launchPartitionBackfill(backfillParams: $params) {
   __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message }
@@ -60,62 +49,6 @@ ALL_RUNS = """{ runsOrError { __typename ... on Runs { results { runId status ta
 def sandboxes() -> Iterator[SandboxPair]:
     with SandboxPair(SandboxOptions(customers=CUSTOMERS, latency="none")) as pair:
         yield pair
-
-
-def second_list(pair: SandboxPair) -> str:
-    """A new audience in the Mailchimp sandbox with the fields the mapping needs; its id."""
-    response = requests.post(
-        f"{pair.mailchimp.url}/__sandbox/lists",
-        json={"name": "Globex Customers", "merge_fields": [COMPANY_MERGE_FIELD.model_dump()]},
-        timeout=30,
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
-
-
-def tenant(tenant_id: str, list_id: str, pair: SandboxPair) -> TenantConfig:
-    fusion = pair.fusion
-    return TenantConfig(
-        id=tenant_id,
-        oracle=OracleSettings(
-            base_url=fusion.url,
-            token_url=fusion.token_url,
-            scope=fusion.config.scope,
-            client_id=fusion.config.client_id,
-        ),
-        mailchimp=MailchimpSettings(list_id=list_id, api_base=pair.mailchimp.api_base),
-        mapping=DEMO_MAPPING,
-    )
-
-
-def customers(pair: SandboxPair) -> list[dict[str, Any]]:
-    response = requests.get(f"{pair.fusion.url}/__sandbox/customers", params={"limit": 100000}, timeout=30)
-    return list(response.json()["items"])
-
-
-def live_members(pair: SandboxPair, list_id: str) -> dict[str, dict[str, Any]]:
-    """The list's members that are not archived, by lower-cased address (control API dump)."""
-    body = requests.get(f"{pair.mailchimp.url}/__sandbox/lists/{list_id}/members", timeout=30).json()
-    return {m["email_address"].lower(): m for m in body["members"] if m["status"] != "archived"}
-
-
-def stop_all_sensors(dev: DagsterDev, repo: dict[str, str]) -> list[str]:
-    """Once every sensor has finished a first tick, stop them all; their names."""
-
-    def first_ticks_done() -> list[dict[str, Any]] | None:
-        sensors = dev.graphql(SENSORS, {"repo": repo})["repositoryOrError"]["sensors"]
-        for sensor in sensors:
-            ticks = sensor["sensorState"]["ticks"]
-            if not ticks or any(t["status"] == "STARTED" for t in ticks):
-                return None
-        return list(sensors)
-
-    sensors = poll(first_ticks_done, SENSOR_TICK_TIMEOUT_S, "every sensor finishes its first tick")
-    for sensor in sensors:
-        result = dev.graphql(STOP_SENSOR, {"id": sensor["id"]})["stopSensor"]
-        assert result["__typename"] == "StopSensorMutationResult", result
-        assert result["instigationState"]["status"] == "STOPPED", result
-    return sorted(s["name"] for s in sensors)
 
 
 def group_asset_keys(dev: DagsterDev, repo: dict[str, str]) -> list[list[str]]:
@@ -139,13 +72,13 @@ def test_a_backfill_over_two_tenant_partitions_syncs_each_tenant(
     sandboxes: SandboxPair, tmp_path: Path
 ) -> None:
     pair = sandboxes
-    lists = {"acme": pair.mailchimp.config.list_id, "globex": second_list(pair)}
+    lists = {"acme": pair.mailchimp.config.list_id, "globex": new_audience(pair, "Globex Customers")}
     workspace = LocalWorkspace(tmp_path / "dagster_home")
     registry = workspace.open_registry()
     try:
         with running_dagster_dev(workspace, tmp_path / "dagster_dev.log") as dev:
             repo = dev.repository_selector()
-            stopped = stop_all_sensors(dev, repo)
+            stopped = dev.stop_all_sensors(repo)
             assert stopped == [
                 "mailchimp_audience_events_sensor",
                 "oracle_change_sensor",
@@ -160,8 +93,7 @@ def test_a_backfill_over_two_tenant_partitions_syncs_each_tenant(
                         SecretName.MAILCHIMP_API_KEY: SecretStr(pair.mailchimp.config.api_key),
                     },
                 )
-                added = dev.graphql(ADD_PARTITION, {"repo": repo, "name": TENANTS, "key": tenant_id})
-                assert added["addDynamicPartition"]["__typename"] == "AddDynamicPartitionSuccess", added
+                dev.add_partition(repo, TENANTS, tenant_id)
 
             asset_keys = group_asset_keys(dev, repo)
             assert asset_keys == [["fusion_customers"], ["mailchimp_members"], ["mailchimp_sync_results"]]

@@ -1,10 +1,9 @@
 """After each kind of change in Oracle (and a contact's own unsubscribe in Mailchimp), a run leaves
 the audience as it should be, resubscribes no one and costs nothing for unchanged customers."""
 
-from tests.e2e.expected import expected_members
-from tests.e2e.scenario import sole_holders
-from tests.e2e.test_initial_sync import assert_audience_matches
 from tests.fixtures.sync import SyncHarness, metadata_value
+from tests.support.expected import assert_audience_matches, expected_members
+from tests.support.scenario import sole_holders
 
 WRITE_ROUTES = {"POST /3.0/lists/{list_id}", "PUT /3.0/lists/{list_id}/members/{ref}"}
 

@@ -6,9 +6,9 @@ import dagster as dg
 import pytest
 
 from oracle_mailchimp_dagster.defs.build import build_definitions
-from tests.e2e.scenario import sole_holders
-from tests.e2e.test_initial_sync import assert_audience_matches
 from tests.fixtures.sync import SyncHarness, failure_text
+from tests.support.expected import assert_audience_matches
+from tests.support.scenario import sole_holders
 
 
 def test_crash_before_commit_then_rerun_ends_in_the_expected_state(

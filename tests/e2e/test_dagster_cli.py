@@ -5,8 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.e2e.test_initial_sync import assert_audience_matches
 from tests.fixtures.sync import SyncHarness
+from tests.support.expected import assert_audience_matches
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -2,18 +2,8 @@
 
 from collections import Counter
 
-from tests.e2e.expected import expected_members
 from tests.fixtures.sync import SyncHarness
-
-
-def assert_audience_matches(harness: SyncHarness) -> None:
-    expected = expected_members(harness.customers())
-    members = {e: m for e, m in harness.members().items() if m["status"] != "archived"}
-    assert set(members) == set(expected)
-    for email, want in expected.items():
-        member = members[email]
-        assert member["merge_fields"].get("COMPANY", "") == want["company"][:255], email
-        assert set(member["tags"]) == want["tags"], email
+from tests.support.expected import assert_audience_matches
 
 
 def test_initial_sync_builds_the_expected_audience(sync_harness: SyncHarness) -> None:

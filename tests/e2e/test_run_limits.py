@@ -27,18 +27,17 @@ from oracle_mailchimp_dagster.defs.partitions import TENANTS
 from oracle_mailchimp_dagster.defs.run_tags import MAILCHIMP_KEY_TAG, key_tag_value, run_tags
 from oracle_mailchimp_dagster.local.demo_workspace import LocalWorkspace
 from oracle_mailchimp_dagster.local.dev import group_alive
-from oracle_mailchimp_dagster.sandbox.mailchimp.config import COMPANY_MERGE_FIELD
 from oracle_mailchimp_dagster.sandbox.runner import SandboxOptions, SandboxPair
 from oracle_mailchimp_dagster.store import SecretName
 from oracle_mailchimp_dagster.tenants import TenantConfig
-from tests.e2e.expected import expected_members
-from tests.e2e.test_backfill import ADD_PARTITION, customers, live_members, stop_all_sensors, tenant
 from tests.support.dagster_dev import (
     TERMINAL_RUN_STATUSES,
     DagsterDev,
     poll,
     running_dagster_dev,
 )
+from tests.support.e2e_tenants import customers, live_members, new_audience, tenant
+from tests.support.expected import expected_members
 
 CUSTOMERS = 200
 PAGE_SIZE = 20  # ten Fusion pages per full extract
@@ -65,17 +64,6 @@ def sandboxes() -> Iterator[SandboxPair]:
         yield pair
 
 
-def new_audience(pair: SandboxPair, name: str) -> str:
-    """A new audience in the Mailchimp sandbox with the fields the mapping needs; its id."""
-    response = requests.post(
-        f"{pair.mailchimp.url}/__sandbox/lists",
-        json={"name": name, "merge_fields": [COMPANY_MERGE_FIELD.model_dump()]},
-        timeout=30,
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
-
-
 def register_api_key(pair: SandboxPair, api_key: str) -> None:
     response = requests.post(
         f"{pair.mailchimp.url}/__sandbox/api-keys", json={"api_key": api_key}, timeout=30
@@ -92,7 +80,7 @@ def slow_fusion_pages(pair: SandboxPair, request_ms: float) -> None:
 
 
 def paged_tenant(tenant_id: str, list_id: str, pair: SandboxPair) -> TenantConfig:
-    """The backfill test's tenant, reading Fusion in small pages."""
+    """The shared e2e tenant, reading Fusion in small pages."""
     base = tenant(tenant_id, list_id, pair)
     return base.model_copy(update={"oracle": base.oracle.model_copy(update={"page_size": PAGE_SIZE})})
 
@@ -133,7 +121,7 @@ def test_runs_are_serialized_per_tenant_and_per_mailchimp_key_and_only_so(
     try:
         with running_dagster_dev(workspace, tmp_path / "dagster_dev.log") as dev:
             repo = dev.repository_selector()
-            stop_all_sensors(dev, repo)
+            dev.stop_all_sensors(repo)
             for tenant_id, list_id in lists.items():
                 registry.add(
                     paged_tenant(tenant_id, list_id, pair),
@@ -142,8 +130,7 @@ def test_runs_are_serialized_per_tenant_and_per_mailchimp_key_and_only_so(
                         SecretName.MAILCHIMP_API_KEY: SecretStr(keys[tenant_id]),
                     },
                 )
-                added = dev.graphql(ADD_PARTITION, {"repo": repo, "name": TENANTS, "key": tenant_id})
-                assert added["addDynamicPartition"]["__typename"] == "AddDynamicPartitionSuccess", added
+                dev.add_partition(repo, TENANTS, tenant_id)
             slow_fusion_pages(pair, PAGE_LATENCY_MS)
 
             names: dict[str, str] = {}

@@ -15,8 +15,8 @@ from oracle_mailchimp_dagster.defs.sensors import (
     tenant_registry_sensor,
 )
 from oracle_mailchimp_dagster.store.records import SecretName
-from tests.e2e.scenario import sole_holders
 from tests.fixtures.sync import SyncHarness
+from tests.support.scenario import sole_holders
 
 
 def resources(h: SyncHarness) -> dict[str, object]:

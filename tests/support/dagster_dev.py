@@ -23,6 +23,7 @@ from oracle_mailchimp_dagster.local.dev import HOST, dagster_dev_command, server
 
 REPO = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 120.0
+SENSOR_TICK_TIMEOUT_S = 120.0
 POLL_S = 0.5
 REPOSITORY_NAME = "__repository__"
 # Run statuses after which a run's status and times no longer change.
@@ -36,6 +37,14 @@ T = TypeVar("T")
 LAUNCH_RUN = """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) { __typename
   ... on LaunchRunSuccess { run { runId } } ... on PythonError { message }
   ... on RunConfigValidationInvalid { errors { message } } } }"""
+SENSORS = """query($repo: RepositorySelector!) { repositoryOrError(repositorySelector: $repo) {
+  __typename ... on Repository { sensors { id name
+    sensorState { status ticks(limit: 5) { status } } } } } }"""
+STOP_SENSOR = """mutation($id: String!) { stopSensor(id: $id) { __typename
+  ... on StopSensorMutationResult { instigationState { name status } } ... on PythonError { message } } }"""
+ADD_PARTITION = """mutation($repo: RepositorySelector!, $name: String!, $key: String!) {
+  addDynamicPartition(repositorySelector: $repo, partitionsDefName: $name, partitionKey: $key) {
+    __typename ... on PythonError { message } } }"""
 RUNS_BY_ID = """query($ids: [String!]) { runsOrError(filter: {runIds: $ids}) { __typename
   ... on Runs { results { runId status startTime endTime tags { key value } } }
   ... on PythonError { message } } }"""
@@ -133,6 +142,30 @@ class DagsterDev:
         found = self.graphql(RUNS_BY_ID, {"ids": run_ids})["runsOrError"]
         assert found["__typename"] == "Runs", found
         return {str(run["runId"]): run for run in found["results"]}
+
+    def stop_all_sensors(self, repo: dict[str, str]) -> list[str]:
+        """Once every sensor has finished a first tick, stop them all; their names. Sensors default to
+        RUNNING, so tests that want only their own runs call this before any tenant exists."""
+
+        def first_ticks_done() -> list[dict[str, Any]] | None:
+            sensors = self.graphql(SENSORS, {"repo": repo})["repositoryOrError"]["sensors"]
+            for sensor in sensors:
+                ticks = sensor["sensorState"]["ticks"]
+                if not ticks or any(t["status"] == "STARTED" for t in ticks):
+                    return None
+            return list(sensors)
+
+        sensors = poll(first_ticks_done, SENSOR_TICK_TIMEOUT_S, "every sensor finishes its first tick")
+        for sensor in sensors:
+            result = self.graphql(STOP_SENSOR, {"id": sensor["id"]})["stopSensor"]
+            assert result["__typename"] == "StopSensorMutationResult", result
+            assert result["instigationState"]["status"] == "STOPPED", result
+        return sorted(s["name"] for s in sensors)
+
+    def add_partition(self, repo: dict[str, str], partitions_def: str, key: str) -> None:
+        """Add `key` to a dynamic partitions definition, as the tenant registry sensor would."""
+        added = self.graphql(ADD_PARTITION, {"repo": repo, "name": partitions_def, "key": key})
+        assert added["addDynamicPartition"]["__typename"] == "AddDynamicPartitionSuccess", added
 
     def stop(self) -> None:
         """SIGTERM once and wait, as `oracle-mailchimp dev` does (it kills only after a timeout)."""

@@ -3,7 +3,7 @@
 from collections import Counter
 from typing import Any
 
-from tests.e2e.expected import deliverable
+from tests.support.expected import deliverable
 
 
 def sole_holders(customers: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:

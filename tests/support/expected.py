@@ -4,7 +4,7 @@ Deliberately written without the connector's sync code: simple rules a reviewer 
 """
 
 import re
-from typing import Any
+from typing import Any, Protocol
 
 # Addresses the Mailchimp sandbox refuses as fake (its default deny-list), and plain syntax.
 FAKE_DOMAINS = {"example.com", "example.net", "example.org", "test.com", "fake.com", "mailinator.com"}
@@ -40,3 +40,22 @@ def expected_members(customers: list[dict[str, Any]]) -> dict[str, dict[str, Any
         company = " ".join((customer.get("OrganizationName") or "").split())
         expected[email] = {"company": company, "tags": tags, "party_number": customer["PartyNumber"]}
     return expected
+
+
+class Audience(Protocol):
+    """What `assert_audience_matches` reads: the sandbox's customers and the audience's members."""
+
+    def customers(self) -> list[dict[str, Any]]: ...
+
+    def members(self) -> dict[str, dict[str, Any]]: ...
+
+
+def assert_audience_matches(harness: Audience) -> None:
+    """The live (not archived) members are exactly the expected addresses, with company and tags."""
+    expected = expected_members(harness.customers())
+    members = {e: m for e, m in harness.members().items() if m["status"] != "archived"}
+    assert set(members) == set(expected)
+    for email, want in expected.items():
+        member = members[email]
+        assert member["merge_fields"].get("COMPANY", "") == want["company"][:255], email
+        assert set(member["tags"]) == want["tags"], email
