@@ -34,7 +34,7 @@ from oracle_mailchimp_dagster.mailchimp import (
     MailchimpClient,
     MailchimpClientOptions,
     MailchimpConnection,
-    MemberPayload,
+    MemberUpsert,
     TagChange,
 )
 from oracle_mailchimp_dagster.mailchimp.models import tag_key
@@ -55,7 +55,7 @@ ORACLE_REQUEST_S, ORACLE_ROW_S = 0.300, 0.001
 MAILCHIMP_REQUEST_S, MAILCHIMP_MEMBER_S = 0.150, 0.002
 
 
-def member_for(customer: FusionCustomer) -> MemberPayload | None:
+def member_for(customer: FusionCustomer) -> MemberUpsert | None:
     """A minimal mapping (the real one lives in sync/): email plus company name."""
     email = (customer.email_address or "").strip()
     if "@" not in email or len(email) < 3:
@@ -63,7 +63,7 @@ def member_for(customer: FusionCustomer) -> MemberPayload | None:
     merge_fields: dict[str, str | int | float] = {}
     if customer.organization_name:
         merge_fields["FNAME"] = customer.organization_name[:255]
-    return MemberPayload(email_address=email, status_if_new="subscribed", merge_fields=dict(merge_fields))
+    return MemberUpsert(email_address=email, status_if_new="subscribed", merge_fields=dict(merge_fields))
 
 
 def tags_for(customer: FusionCustomer) -> TagChange:
@@ -75,7 +75,7 @@ def tags_for(customer: FusionCustomer) -> TagChange:
 
 def unique_members(
     customers: Iterable[FusionCustomer], tags: dict[str, TagChange] | None = None
-) -> Iterator[MemberPayload]:
+) -> Iterator[MemberUpsert]:
     """One member per email address (the first customer wins), as the load sends them.
 
     When `tags` is given, each member's tag change is recorded there by email.
@@ -117,7 +117,7 @@ def mailchimp_client(sandbox: RunningMailchimpSandbox, concurrency: int) -> Mail
 
 def extract(
     sandbox: RunningFusionSandbox, framework_version: int
-) -> tuple[dict[str, Any], list[MemberPayload], dict[str, TagChange]]:
+) -> tuple[dict[str, Any], list[MemberUpsert], dict[str, TagChange]]:
     """Every customer, mapped to members as they stream in (the consumer's work overlaps the paging)."""
     client = fusion_client(sandbox, framework_version)
     extraction = client.extract_customers()
@@ -145,7 +145,7 @@ def extract(
     )
 
 
-def load(sandbox: RunningMailchimpSandbox, members: list[MemberPayload], concurrency: int) -> dict[str, Any]:
+def load(sandbox: RunningMailchimpSandbox, members: list[MemberUpsert], concurrency: int) -> dict[str, Any]:
     client = mailchimp_client(sandbox, concurrency)
     outcomes: Counter[str] = Counter()
     batch_sizes: list[int] = []

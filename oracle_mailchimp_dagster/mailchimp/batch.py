@@ -4,13 +4,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from oracle_mailchimp_dagster.mailchimp.errors import MailchimpProblem
-from oracle_mailchimp_dagster.mailchimp.models import MemberOutcome, MemberPayload
+from oracle_mailchimp_dagster.mailchimp.models import MemberOutcome, MemberUpsert
 from oracle_mailchimp_dagster.mailchimp.problems import problem_from_batch_error, retryable_problem
 
 MAX_BATCH = 500
 
 
-def batch_body(members: Sequence[MemberPayload]) -> dict[str, Any]:
+def batch_body(members: Sequence[MemberUpsert]) -> dict[str, Any]:
     """Upsert semantics: `update_existing` so existing members are updated, tags left alone."""
     if not members:
         raise ValueError("a batch needs at least one member")
@@ -25,7 +25,7 @@ def batch_body(members: Sequence[MemberPayload]) -> dict[str, Any]:
     return {"members": [m.wire() for m in members], "update_existing": True, "sync_tags": False}
 
 
-def batch_outcomes(members: Sequence[MemberPayload], answer: Mapping[str, Any]) -> list[MemberOutcome]:
+def batch_outcomes(members: Sequence[MemberUpsert], answer: Mapping[str, Any]) -> list[MemberOutcome]:
     """Match Mailchimp's created / updated / errors lists back to each sent member by lower-cased email.
 
     A member named in none of them gets a retryable "No Result" outcome: an upsert is idempotent,
@@ -57,12 +57,12 @@ def batch_outcomes(members: Sequence[MemberPayload], answer: Mapping[str, Any]) 
     return outcomes
 
 
-def failed_batch_outcomes(members: Sequence[MemberPayload], problem: MailchimpProblem) -> list[MemberOutcome]:
+def failed_batch_outcomes(members: Sequence[MemberUpsert], problem: MailchimpProblem) -> list[MemberOutcome]:
     """Every member of a batch whose request failed as a whole shares that failure."""
     return [MemberOutcome(m.email_address, "error", problem=problem) for m in members]
 
 
-def _done(member: MemberPayload, result: str, entry: Mapping[str, Any]) -> MemberOutcome:
+def _done(member: MemberUpsert, result: str, entry: Mapping[str, Any]) -> MemberOutcome:
     status = entry.get("status")
     member_id = entry.get("id")
     return MemberOutcome(

@@ -6,7 +6,7 @@ from itertools import islice
 
 from oracle_mailchimp_dagster.mailchimp.batch import batch_body, batch_outcomes, failed_batch_outcomes
 from oracle_mailchimp_dagster.mailchimp.errors import MailchimpRecordError
-from oracle_mailchimp_dagster.mailchimp.models import MemberOutcome, MemberPayload
+from oracle_mailchimp_dagster.mailchimp.models import MemberOutcome, MemberUpsert
 from oracle_mailchimp_dagster.mailchimp.parallel import in_parallel
 from oracle_mailchimp_dagster.mailchimp.wire import MailchimpWire
 
@@ -15,7 +15,7 @@ class BatchCalls(MailchimpWire):
     """Upserts of many members: one outcome per member, whatever happens to its batch."""
 
     def upsert_batch(
-        self, list_id: str, members: Sequence[MemberPayload], *, skip_merge_validation: bool = False
+        self, list_id: str, members: Sequence[MemberUpsert], *, skip_merge_validation: bool = False
     ) -> list[MemberOutcome]:
         """Upsert up to 500 members in one `POST /lists/{id}`; one outcome per member, in input order.
 
@@ -30,7 +30,7 @@ class BatchCalls(MailchimpWire):
     def upsert_many(
         self,
         list_id: str,
-        members: Iterable[MemberPayload],
+        members: Iterable[MemberUpsert],
         *,
         skip_merge_validation: bool = False,
     ) -> Iterator[list[MemberOutcome]]:
@@ -46,7 +46,7 @@ class BatchCalls(MailchimpWire):
         yield from in_parallel(self.options.concurrency, tasks, "mailchimp-batch")
 
     def _upsert_batch_outcomes(
-        self, list_id: str, batch: list[MemberPayload], skip_merge_validation: bool
+        self, list_id: str, batch: list[MemberUpsert], skip_merge_validation: bool
     ) -> list[MemberOutcome]:
         try:
             return self.upsert_batch(list_id, batch, skip_merge_validation=skip_merge_validation)

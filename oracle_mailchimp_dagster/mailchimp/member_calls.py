@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from oracle_mailchimp_dagster.mailchimp.endpoints import iso_timestamp, subscriber_hash
-from oracle_mailchimp_dagster.mailchimp.models import MemberChanges, MemberPayload, MemberState
+from oracle_mailchimp_dagster.mailchimp.models import ListMember, MemberChanges, MemberUpsert
 from oracle_mailchimp_dagster.mailchimp.paging import MAX_PAGE, offset_pages
 from oracle_mailchimp_dagster.mailchimp.wire import MailchimpWire
 
@@ -19,21 +19,21 @@ class MemberCalls(MailchimpWire):
     """One member per call; the reads of members whose status changed."""
 
     def put_member(
-        self, list_id: str, member: MemberPayload, *, skip_merge_validation: bool = False
-    ) -> MemberState:
+        self, list_id: str, member: MemberUpsert, *, skip_merge_validation: bool = False
+    ) -> ListMember:
         """Upsert one member (PUT on its hash) with `status_if_new`; returns the member as stored."""
         params = {"skip_merge_validation": "true"} if skip_merge_validation else None
         body = self._json(
             "PUT", _member_path(list_id, member.email_address), json_body=member.wire(), params=params
         )
-        return MemberState.model_validate(body)
+        return ListMember.model_validate(body)
 
-    def update_member(self, list_id: str, email: str, changes: MemberChanges) -> MemberState:
+    def update_member(self, list_id: str, email: str, changes: MemberChanges) -> ListMember:
         """PATCH an existing member (found by its current address)."""
         body = self._json("PATCH", _member_path(list_id, email), json_body=changes.wire())
-        return MemberState.model_validate(body)
+        return ListMember.model_validate(body)
 
-    def change_email(self, list_id: str, old_email: str, new_email: str) -> MemberState:
+    def change_email(self, list_id: str, old_email: str, new_email: str) -> ListMember:
         """Move an existing member to a new address (PATCH of the old hash); its id becomes md5(new)."""
         return self.update_member(list_id, old_email, MemberChanges(email_address=new_email))
 
@@ -72,7 +72,7 @@ class MemberCalls(MailchimpWire):
         *,
         status: str | None = None,
         page_size: int = MAX_PAGE,
-    ) -> Iterator[MemberState]:
+    ) -> Iterator[ListMember]:
         """Members whose `last_changed` is at or after `since`, oldest first, each change once.
 
         Offset pages over a set that may change meanwhile: each page re-reads the tail of the
@@ -99,7 +99,7 @@ class MemberCalls(MailchimpWire):
         seen: set[tuple[str, datetime | None]] = set()
         for entries in offset_pages(page, "members", page_size=page_size, overlap=page_size // 10):
             for entry in entries:
-                member = MemberState.model_validate(entry)
+                member = ListMember.model_validate(entry)
                 key = (member.id, member.last_changed)
                 if key not in seen:
                     seen.add(key)

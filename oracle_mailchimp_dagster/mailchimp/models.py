@@ -37,7 +37,7 @@ def _resubscribe_guard(status: str | None, confirmed: bool) -> None:
         )
 
 
-class MemberPayload(BaseModel):
+class MemberUpsert(BaseModel):
     """One member to upsert. `status_if_new` applies only on creation; existing members keep theirs.
 
     `status` changes an existing member's status (e.g. 'unsubscribed'); 'subscribed' is refused
@@ -56,7 +56,7 @@ class MemberPayload(BaseModel):
     confirm_resubscribe: bool = False
 
     @model_validator(mode="after")
-    def _no_accidental_resubscribe(self) -> "MemberPayload":
+    def _no_accidental_resubscribe(self) -> "MemberUpsert":
         _resubscribe_guard(self.status, self.confirm_resubscribe)
         return self
 
@@ -147,7 +147,7 @@ class MemberOutcome:
         return self.result != "error"
 
 
-class MemberState(BaseModel):
+class ListMember(BaseModel):
     """A member as Mailchimp holds it after a single-member write, or as listed for audience events."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")

@@ -14,7 +14,7 @@ from oracle_mailchimp_dagster.mailchimp import (
     MailchimpNotFoundError,
     MailchimpRecordError,
     MemberChanges,
-    MemberPayload,
+    MemberUpsert,
     TagChange,
     email_change_refused_status,
 )
@@ -68,9 +68,9 @@ class PlanExecutor:
 
     # ---- upserts ------------------------------------------------------------------------------
 
-    def _payload(self, action: PlannedAction, status_if_new: str | None = None) -> MemberPayload:
+    def _payload(self, action: PlannedAction, status_if_new: str | None = None) -> MemberUpsert:
         assert action.email is not None and action.status_if_new is not None
-        return MemberPayload(
+        return MemberUpsert(
             email_address=action.email,
             status_if_new=status_if_new or action.status_if_new,
             merge_fields=action.merge_fields,

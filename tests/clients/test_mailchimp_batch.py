@@ -2,12 +2,12 @@
 
 import pytest
 
-from oracle_mailchimp_dagster.mailchimp import ErrorKind, MemberPayload
+from oracle_mailchimp_dagster.mailchimp import ErrorKind, MemberUpsert
 from oracle_mailchimp_dagster.mailchimp.batch import batch_body, batch_outcomes
 
 
-def member(email: str) -> MemberPayload:
-    return MemberPayload(email_address=email, status_if_new="subscribed")
+def member(email: str) -> MemberUpsert:
+    return MemberUpsert(email_address=email, status_if_new="subscribed")
 
 
 def test_body_is_an_upsert_and_refuses_bad_batches() -> None:

@@ -18,7 +18,7 @@ from oracle_mailchimp_dagster.mailchimp import (
     MailchimpConnection,
     MailchimpInvalidDataError,
     MailchimpNotFoundError,
-    MemberPayload,
+    MemberUpsert,
     MergeFieldSpec,
     subscriber_hash,
 )
@@ -42,8 +42,8 @@ def seed(sandbox: RunningMailchimpSandbox, *members: dict[str, Any]) -> None:
     control(sandbox, "POST", f"/lists/{sandbox.config.list_id}/members", json=list(members))
 
 
-def new(email: str, **fields: Any) -> MemberPayload:
-    return MemberPayload(email_address=email, status_if_new="subscribed", **fields)
+def new(email: str, **fields: Any) -> MemberUpsert:
+    return MemberUpsert(email_address=email, status_if_new="subscribed", **fields)
 
 
 def test_ping_list_and_merge_fields(
@@ -99,7 +99,7 @@ def test_batch_returns_the_right_outcome_for_each_member(
         new("fooboo@example.com"),
         new("not-an-email"),
         new("dob@acme.io", merge_fields={"BIRTHDAY": "13/45"}),
-        MemberPayload(
+        MemberUpsert(
             email_address="bounced@acme.io",
             status_if_new="subscribed",
             status="subscribed",

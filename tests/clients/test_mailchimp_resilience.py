@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from oracle_mailchimp_dagster.http import Timeouts
-from oracle_mailchimp_dagster.mailchimp import ErrorKind, MailchimpRetryableError, MemberPayload
+from oracle_mailchimp_dagster.mailchimp import ErrorKind, MailchimpRetryableError, MemberUpsert
 from oracle_mailchimp_dagster.sandbox.mailchimp import RunningMailchimpSandbox
 from tests.clients.conftest import MailchimpClientFactory
 
@@ -25,8 +25,8 @@ def add_faults(sandbox: RunningMailchimpSandbox, *rules: dict[str, Any]) -> None
     response.raise_for_status()
 
 
-def members(prefix: str, n: int) -> list[MemberPayload]:
-    return [MemberPayload(email_address=f"{prefix}{i}@acme.io", status_if_new="subscribed") for i in range(n)]
+def members(prefix: str, n: int) -> list[MemberUpsert]:
+    return [MemberUpsert(email_address=f"{prefix}{i}@acme.io", status_if_new="subscribed") for i in range(n)]
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from oracle_mailchimp_dagster.mailchimp import (
     MailchimpConfigurationError,
     MailchimpConnection,
     MemberChanges,
-    MemberPayload,
+    MemberUpsert,
     data_center,
     subscriber_hash,
 )
@@ -73,17 +73,17 @@ def test_subscriber_hash_lowercases_first() -> None:
 
 def test_payload_never_resubscribes_by_accident() -> None:
     with pytest.raises(ValidationError, match="confirm_resubscribe"):
-        MemberPayload(email_address="a@acme.io", status_if_new="subscribed", status="subscribed")
+        MemberUpsert(email_address="a@acme.io", status_if_new="subscribed", status="subscribed")
     with pytest.raises(ValidationError, match="confirm_resubscribe"):
         MemberChanges(status="subscribed")
-    explicit = MemberPayload(
+    explicit = MemberUpsert(
         email_address="a@acme.io", status_if_new="subscribed", status="subscribed", confirm_resubscribe=True
     )
     assert explicit.wire()["status"] == "subscribed" and "confirm_resubscribe" not in explicit.wire()
 
 
 def test_payload_wire_omits_unset_fields_and_refuses_null_or_boolean_merge_values() -> None:
-    member = MemberPayload(
+    member = MemberUpsert(
         email_address="Jane.Doe@acme.io",
         status_if_new="transactional",
         merge_fields={
@@ -110,7 +110,7 @@ def test_payload_wire_omits_unset_fields_and_refuses_null_or_boolean_merge_value
     }
     for bad in (None, True, ["x"]):
         with pytest.raises(ValidationError):
-            MemberPayload(email_address="a@acme.io", status_if_new="subscribed", merge_fields={"X": bad})
+            MemberUpsert(email_address="a@acme.io", status_if_new="subscribed", merge_fields={"X": bad})
     with pytest.raises(ValidationError):
         AddressValue(addr1="1 Main St", city="", state="GA", zip="30308")
 
