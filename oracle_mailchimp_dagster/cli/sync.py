@@ -47,7 +47,6 @@ FLAG_FOR_WORD = {
     "until": "--until",
 }
 _WORD = re.compile(r"(?<![\w-])(" + "|".join(re.escape(w) for w in FLAG_FOR_WORD) + r")(?![\w/])")
-_QUALIFIED_CLASS = re.compile(r"^(?:[A-Za-z_]\w*\.)+([A-Za-z_]\w*: )")
 _FAILED_OUTCOMES = frozenset(o.value for o in FAILED)
 
 
@@ -98,10 +97,11 @@ def check_selection(request: "SyncRequest", store: SyncStore | None = None) -> N
 
 
 def failure_reason(error: str | None) -> str:
-    """The run's error without the exception's module path (`pkg.mod.FusionAuthError: ...`)."""
+    """The run's error on one line (the run's `dg.Failure` description, or the exception's class and
+    message: see `defs.launch`)."""
     if not error:
         return "see the run's event log in the Dagster UI"
-    return _QUALIFIED_CLASS.sub(r"\1", " ".join(error.split()), count=1)
+    return " ".join(error.split())
 
 
 def dagster_home(env: Mapping[str, str]) -> Path:

@@ -8,8 +8,14 @@ import dagster as dg
 
 from oracle_mailchimp_dagster.defs.metadata import counts, failure_sample, mark_text, md_table
 from oracle_mailchimp_dagster.defs.partitions import tenant_partitions
-from oracle_mailchimp_dagster.defs.resources import AppDatabase, FusionResource, MailchimpResource
+from oracle_mailchimp_dagster.defs.resources import (
+    AppDatabase,
+    FusionResource,
+    MailchimpResource,
+    SyncCheckThresholds,
+)
 from oracle_mailchimp_dagster.defs.run_config import ExtractConfig, ResultsConfig
+from oracle_mailchimp_dagster.defs.step import user_errors_as_failures
 from oracle_mailchimp_dagster.pipeline.crash import crash_point
 from oracle_mailchimp_dagster.pipeline.execute import PlanExecutor
 from oracle_mailchimp_dagster.pipeline.extract import CustomerExtract, extract_customers
@@ -22,8 +28,6 @@ from oracle_mailchimp_dagster.sync.outcomes import FAILED, Outcome, not_sent
 GROUP = "oracle_to_mailchimp"
 ACTIONS = [a.value for a in Action]
 OUTCOMES = [o.value for o in Outcome]
-FAILED_RATE_LIMIT = 0.05
-INVALID_RATE_LIMIT = 0.10
 
 
 @dg.asset(
@@ -36,25 +40,25 @@ INVALID_RATE_LIMIT = 0.10
 def fusion_customers(
     context: dg.AssetExecutionContext, config: ExtractConfig, app_db: AppDatabase, fusion: FusionResource
 ) -> dg.MaterializeResult[CustomerExtract]:
-    tenant_id = context.partition_key
-    registry, store = app_db.registry(), app_db.sync_store()
-    tenant = registry.get(tenant_id)
-    selection = resolve_selection(**config.model_dump(), store=store, tenant_id=tenant_id)
-    now = datetime.now(UTC)
-    due = [entry.customer_key for entry in store.retries.due(tenant_id, now)]
-    started = time.monotonic()
-    with fusion.client(tenant, registry) as client:
-        extract = extract_customers(
-            client,
-            selection.mode,
-            mark=store.marks.get(tenant_id),
-            since=selection.since,
-            until=selection.until,
-            keys=selection.keys,
-            retry_keys=due,
-            now=now,
-        )
-        calls = client.stats.snapshot()
+    with user_errors_as_failures():
+        step = app_db.tenant_step(context.partition_key)
+        store = step.store
+        selection = resolve_selection(**config.model_dump(), store=store, tenant_id=step.tenant_id)
+        now = datetime.now(UTC)
+        due = [entry.customer_key for entry in store.retries.due(step.tenant_id, now)]
+        started = time.monotonic()
+        with fusion.client(step.tenant, step.registry) as client:
+            extract = extract_customers(
+                client,
+                selection.mode,
+                mark=store.marks.get(step.tenant_id),
+                since=selection.since,
+                until=selection.until,
+                keys=selection.keys,
+                retry_keys=due,
+                now=now,
+            )
+            calls = client.stats.snapshot()
     duration = time.monotonic() - started
     return dg.MaterializeResult(
         value=extract,
@@ -86,13 +90,14 @@ def mailchimp_members(
     fusion_customers: CustomerExtract,
     app_db: AppDatabase,
     mailchimp: MailchimpResource,
+    check_thresholds: SyncCheckThresholds,
 ):  # returns a MaterializeResult; annotating it makes Dagster expect a tuple of outputs
-    tenant_id = context.partition_key
-    registry, store = app_db.registry(), app_db.sync_store()
-    tenant = registry.get(tenant_id)
-    with mailchimp.client(tenant, registry) as client:
-        merge_fields = client.get_merge_fields(tenant.mailchimp.list_id)
-    plan = build_plan(fusion_customers, tenant, merge_fields, store)
+    with user_errors_as_failures():
+        step = app_db.tenant_step(context.partition_key)
+        with mailchimp.client(step.tenant, step.registry) as client:
+            merge_fields = client.get_merge_fields(step.tenant.mailchimp.list_id)
+        plan = build_plan(fusion_customers, step.tenant, merge_fields, step.store)
+    limit = check_thresholds.max_invalid_rate
     total = len(plan.actions)
     invalid = plan.counts.get(Action.REJECT_INVALID.value, 0)
     rate = invalid / total if total else 0.0
@@ -113,9 +118,9 @@ def mailchimp_members(
         check_results=[
             dg.AssetCheckResult(
                 check_name="invalid_record_rate",
-                passed=rate <= INVALID_RATE_LIMIT,
+                passed=rate <= limit,
                 severity=dg.AssetCheckSeverity.WARN,
-                metadata={"invalid_records": invalid, "rate": round(rate, 4), "limit": INVALID_RATE_LIMIT},
+                metadata={"invalid_records": invalid, "rate": round(rate, 4), "limit": limit},
             )
         ],
     )
@@ -138,36 +143,38 @@ def mailchimp_sync_results(
     mailchimp_members: MemberPlan,
     app_db: AppDatabase,
     mailchimp: MailchimpResource,
+    check_thresholds: SyncCheckThresholds,
 ):  # returns a MaterializeResult; annotating it makes Dagster expect a tuple of outputs
-    tenant_id = context.partition_key
     run_id = context.run.run_id
-    registry, store = app_db.registry(), app_db.sync_store()
-    tenant = registry.get(tenant_id)
     plan = mailchimp_members
     actions = plan.planned()
     started = time.monotonic()
-    mark_before = store.marks.get(tenant_id)
-    mark_after = mark_before
-    if config.dry_run:
-        outcomes = [not_sent(a, dry_run=True) for a in actions]
-    else:
-        keys = [a.customer_key for a in actions]
-        states = store.members.by_keys(tenant_id, keys)
-        retries = store.retries.entries(tenant_id, keys)
-        with mailchimp.client(tenant, registry) as client:
-            executed = PlanExecutor(client, tenant.mailchimp.list_id, tenant.policy).run(actions)
-        crash_point("before_commit")
-        commit, outcomes = build_commit(
-            run_id,
-            executed,
-            states,
-            retries,
-            now=datetime.now(UTC),
-            max_attempts=tenant.policy.retry_max_attempts,
-            new_mark=plan.mark_candidate if plan.advances_mark else None,
-        )
-        summary = store.commit_run(tenant_id, commit)
-        mark_before, mark_after = summary.mark_before, summary.mark_after
+    with user_errors_as_failures():
+        step = app_db.tenant_step(context.partition_key)
+        tenant_id, tenant, store = step.tenant_id, step.tenant, step.store
+        mark_before = store.marks.get(tenant_id)
+        mark_after = mark_before
+        if config.dry_run:
+            outcomes = [not_sent(a, dry_run=True) for a in actions]
+        else:
+            keys = [a.customer_key for a in actions]
+            states = store.members.by_keys(tenant_id, keys)
+            retries = store.retries.entries(tenant_id, keys)
+            with mailchimp.client(tenant, step.registry) as client:
+                executed = PlanExecutor(client, tenant.mailchimp.list_id, tenant.policy).run(actions)
+            crash_point("before_commit")
+            commit, outcomes = build_commit(
+                run_id,
+                executed,
+                states,
+                retries,
+                now=datetime.now(UTC),
+                max_attempts=tenant.policy.retry_max_attempts,
+                new_mark=plan.mark_candidate if plan.advances_mark else None,
+            )
+            summary = store.commit_run(tenant_id, commit)
+            mark_before, mark_after = summary.mark_before, summary.mark_after
+    limit = check_thresholds.max_failed_rate
     duration = time.monotonic() - started
     by_outcome = Counter(o.outcome.value for o in outcomes)
     failed = sum(by_outcome.get(o.value, 0) for o in FAILED)
@@ -193,9 +200,9 @@ def mailchimp_sync_results(
         check_results=[
             dg.AssetCheckResult(
                 check_name="failed_record_rate",
-                passed=rate <= FAILED_RATE_LIMIT,
+                passed=rate <= limit,
                 severity=dg.AssetCheckSeverity.WARN,
-                metadata={"failed_records": failed, "rate": round(rate, 4), "limit": FAILED_RATE_LIMIT},
+                metadata={"failed_records": failed, "rate": round(rate, 4), "limit": limit},
             ),
             dg.AssetCheckResult(
                 check_name="dead_letters_waiting",

@@ -4,7 +4,12 @@ import dagster as dg
 
 from oracle_mailchimp_dagster.defs.assets import fusion_customers, mailchimp_members, mailchimp_sync_results
 from oracle_mailchimp_dagster.defs.jobs import tenant_sync_job
-from oracle_mailchimp_dagster.defs.resources import AppDatabase, FusionResource, MailchimpResource
+from oracle_mailchimp_dagster.defs.resources import (
+    AppDatabase,
+    FusionResource,
+    MailchimpResource,
+    SyncCheckThresholds,
+)
 from oracle_mailchimp_dagster.defs.schedules import build_schedules
 from oracle_mailchimp_dagster.defs.sensors import (
     mailchimp_audience_events_sensor,
@@ -13,14 +18,22 @@ from oracle_mailchimp_dagster.defs.sensors import (
 )
 
 
+def default_resources() -> dict[str, object]:
+    return {
+        "app_db": AppDatabase(),
+        "fusion": FusionResource(),
+        "mailchimp": MailchimpResource(),
+        "check_thresholds": SyncCheckThresholds(),
+    }
+
+
 def build_definitions(resources: dict[str, object] | None = None) -> dg.Definitions:
-    """Everything, with the default resources unless others are given (tests, other deployments)."""
+    """Everything; `resources` replaces any of the defaults by key (tests, other deployments)."""
     return dg.Definitions(
         assets=[fusion_customers, mailchimp_members, mailchimp_sync_results],
         jobs=[tenant_sync_job],
         schedules=build_schedules(),
         sensors=[tenant_registry_sensor, oracle_change_sensor, mailchimp_audience_events_sensor],
-        resources=resources
-        or {"app_db": AppDatabase(), "fusion": FusionResource(), "mailchimp": MailchimpResource()},
+        resources={**default_resources(), **(resources or {})},
         executor=dg.in_process_executor,
     )

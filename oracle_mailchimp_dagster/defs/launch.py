@@ -67,12 +67,19 @@ def _metadata(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, Any]]:
 
 
 def _error(result: dg.ExecuteInProcessResult) -> str | None:
+    """Why the run failed: a `dg.Failure`'s description (problems a person fixes), else the innermost
+    exception as `Class: message` (a bug or an outage; its traceback is in the event log)."""
     for event in result.get_step_failure_events():
+        failure = event.step_failure_data.user_failure_data
+        if failure is not None and failure.description:
+            return failure.description
         error = event.step_failure_data.error
         while error is not None and error.cause is not None:
             error = error.cause
         if error is not None:
-            return error.message.strip().splitlines()[-1] if error.message.strip() else error.cls_name
+            lines = error.message.strip().splitlines()
+            text = lines[-1].partition(": ")[2] if lines else ""
+            return f"{error.cls_name}: {text}" if text else error.cls_name
     return None
 
 

@@ -8,12 +8,18 @@ from datetime import timedelta
 from functools import lru_cache
 
 import dagster as dg
+from pydantic import Field
 
+from oracle_mailchimp_dagster.defs.step import TenantStep
+from oracle_mailchimp_dagster.errors import UserError
 from oracle_mailchimp_dagster.fusion import FusionClient, FusionClientOptions
 from oracle_mailchimp_dagster.http import RetryPolicy, Timeouts
 from oracle_mailchimp_dagster.mailchimp import MailchimpClient, MailchimpClientOptions
+from oracle_mailchimp_dagster.secrets import KeyStore
 from oracle_mailchimp_dagster.store.engine import Database
+from oracle_mailchimp_dagster.store.errors import TenantNotFoundError
 from oracle_mailchimp_dagster.store.location import normalise_url, resolve_database_url
+from oracle_mailchimp_dagster.store.migrate import ensure_schema_current
 from oracle_mailchimp_dagster.store.sync_store import SyncStore
 from oracle_mailchimp_dagster.tenants.connections import fusion_connection, mailchimp_connection
 from oracle_mailchimp_dagster.tenants.model import TenantConfig
@@ -31,7 +37,11 @@ class AppDatabase(dg.ConfigurableResource):
     """The connector's own database. Without `database_url`: ORACLE_MAILCHIMP_DATABASE_URL, else a
     SQLite file under DAGSTER_HOME."""
 
-    database_url: str | None = None
+    database_url: str | None = Field(
+        default=None,
+        description="sqlite:///PATH or postgresql://USER@HOST/DB; default: ORACLE_MAILCHIMP_DATABASE_URL, "
+        "else oracle_mailchimp.db in DAGSTER_HOME",
+    )
 
     def database(self) -> Database:
         url = self.database_url or resolve_database_url().render_as_string(hide_password=False)
@@ -43,14 +53,44 @@ class AppDatabase(dg.ConfigurableResource):
     def registry(self) -> TenantRegistry:
         return TenantRegistry.open(self.database())
 
+    def tenant_step(self, tenant_id: str) -> TenantStep:
+        """The partition's tenant with its registry and store (the schema is checked once)."""
+        db = self.database()
+        ensure_schema_current(db)
+        registry, store = TenantRegistry(db, KeyStore.from_env()), SyncStore(db)
+        try:
+            tenant = registry.get(tenant_id)
+        except TenantNotFoundError:
+            raise UserError(
+                f"partition '{tenant_id}' is not a registered tenant: a partition is made for each tenant "
+                f"of the registry; add one with `oracle-mailchimp tenants add {tenant_id} ...` (or "
+                "`tenants import FILE.yaml`), not with the UI's 'Add a partition'"
+            ) from None
+        return TenantStep(tenant, registry, store)
+
+
+class SyncCheckThresholds(dg.ConfigurableResource):
+    """Where the asset checks start warning (a deployment may tune them without code)."""
+
+    max_invalid_rate: float = Field(
+        default=0.10, ge=0.0, le=1.0, description="Share of records rejected as invalid before a warning"
+    )
+    max_failed_rate: float = Field(
+        default=0.05, ge=0.0, le=1.0, description="Share of records Mailchimp failed before a warning"
+    )
+
 
 class FusionResource(dg.ConfigurableResource):
     """Builds the Oracle Fusion client of one tenant (pod URL, credentials and paging from the registry)."""
 
-    connect_timeout_s: float = 10.0
-    read_timeout_s: float = 120.0
-    max_attempts: int = 6
-    max_retry_seconds: float = 300.0
+    connect_timeout_s: float = Field(default=10.0, gt=0, description="Seconds to connect to the pod")
+    read_timeout_s: float = Field(default=120.0, gt=0, description="Seconds to wait for each read")
+    max_attempts: int = Field(
+        default=6, ge=1, description="Attempts per request (retrying 429, 5xx, timeouts)"
+    )
+    max_retry_seconds: float = Field(
+        default=300.0, gt=0, description="Upper bound on the time one request spends in retries"
+    )
 
     def client(self, tenant: TenantConfig, registry: TenantRegistry) -> FusionClient:
         options = FusionClientOptions(
@@ -65,11 +105,17 @@ class FusionResource(dg.ConfigurableResource):
 class MailchimpResource(dg.ConfigurableResource):
     """Builds the Mailchimp client of one tenant; `concurrency` is shared by every client of a key."""
 
-    concurrency: int = 8
-    connect_timeout_s: float = 10.0
-    read_timeout_s: float = 130.0
-    max_attempts: int = 8
-    max_retry_seconds: float = 600.0
+    concurrency: int = Field(
+        default=8, ge=1, le=10, description="Requests in flight per API key (Mailchimp allows 10)"
+    )
+    connect_timeout_s: float = Field(default=10.0, gt=0, description="Seconds to open a connection")
+    read_timeout_s: float = Field(default=130.0, gt=0, description="Seconds to wait for each read")
+    max_attempts: int = Field(
+        default=8, ge=1, description="Attempts per request (retrying 429, 5xx, timeouts)"
+    )
+    max_retry_seconds: float = Field(
+        default=600.0, gt=0, description="Upper bound on the time one request spends in retries"
+    )
 
     def client(self, tenant: TenantConfig, registry: TenantRegistry) -> MailchimpClient:
         options = MailchimpClientOptions(

@@ -4,6 +4,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from oracle_mailchimp_dagster.errors import UserError
 from oracle_mailchimp_dagster.sync.customer import Customer
 from oracle_mailchimp_dagster.sync.emails import normalize_email
 from oracle_mailchimp_dagster.sync.identity import subscriber_hash
@@ -33,8 +34,8 @@ ACTION_FOR_INACTIVE = {
 }
 
 
-class RemovalGuardTripped(RuntimeError):
-    """The plan removes more members than the tenant allows; nothing may be written."""
+class RemovalGuardTripped(UserError):
+    """The plan removes more members than the tenant allows; nothing may be written (a person decides)."""
 
 
 def _latest_per_key(customers: Iterable[Customer]) -> list[Customer]:

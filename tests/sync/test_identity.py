@@ -48,7 +48,7 @@ def test_credential_fingerprint_is_short_stable_and_not_the_secret() -> None:
 
 
 def test_the_wire_record_becomes_the_customer_field_for_field() -> None:
-    row = {oracle: f"v-{oracle}" for oracle in CUSTOMER_ATTRIBUTES}
+    row: dict[str, object] = {oracle: f"v-{oracle}" for oracle in CUSTOMER_ATTRIBUTES}
     row.update(PartyId=5, LastUpdateDate="2026-01-01T00:00:00Z", CreationDate="2025-01-01T00:00:00Z")
     customer = FusionCustomer.model_validate(row).to_customer()
     assert set(CUSTOMER_ATTRIBUTES.values()) == SOURCE_FIELDS

@@ -1,0 +1,39 @@
+"""What every asset step starts with, written once: the tenant of the partition, its registry and store.
+
+Problems a person must fix (a tenant that is not registered, a schema behind, a wrong key, a mapping
+that does not fit the audience) leave the step as a `dg.Failure` with a readable description and no
+retry; anything else is left to Dagster's normal failure handling.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import dagster as dg
+
+from oracle_mailchimp_dagster.errors import UserError
+from oracle_mailchimp_dagster.store.sync_store import SyncStore
+from oracle_mailchimp_dagster.tenants.model import TenantConfig
+from oracle_mailchimp_dagster.tenants.registry import TenantRegistry
+
+
+@dataclass(frozen=True)
+class TenantStep:
+    """One asset step of one tenant: its configuration, the registry (for secrets) and the sync store."""
+
+    tenant: TenantConfig
+    registry: TenantRegistry
+    store: SyncStore
+
+    @property
+    def tenant_id(self) -> str:
+        return self.tenant.id
+
+
+@contextmanager
+def user_errors_as_failures() -> Iterator[None]:
+    """A `UserError` raised inside becomes a `dg.Failure` whose description is its message."""
+    try:
+        yield
+    except UserError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
