@@ -41,7 +41,7 @@ class ListField:
 class MemberState:
     """What the connector last made of one customer in Mailchimp (a `member_state` row).
 
-    `last_update` is the customer's Oracle LastUpdateDate when it was synced; `last_synced_at` and
+    `last_update` is the customer's Oracle last-update time when it was synced; `last_synced_at` and
     `last_run_id` say when and by which run it was stored (None until it is).
     """
 
