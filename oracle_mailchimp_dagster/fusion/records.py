@@ -10,7 +10,6 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from oracle_mailchimp_dagster.sync.customer import SOURCE_FIELDS, Customer
-from oracle_mailchimp_dagster.sync.identity import is_active
 
 
 def _assume_utc(value: datetime) -> datetime:
@@ -54,11 +53,6 @@ class FusionCustomer(BaseModel):
     primary_contact_name: str | None = Field(default=None, alias="PrimaryContactName")
     creation_date: FusionTimestamp | None = Field(default=None, alias="CreationDate")
     last_update_date: FusionTimestamp = Field(alias="LastUpdateDate")
-
-    @property
-    def is_active(self) -> bool:
-        """As `sync.identity.is_active` decides (a missing status counts as active)."""
-        return is_active(self.party_status)
 
     def to_customer(self) -> Customer:
         """The sync's typed record: the same fields by the same (snake_case) names."""
