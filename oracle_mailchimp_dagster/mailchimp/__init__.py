@@ -1,7 +1,7 @@
 """Mailchimp client: batch upserts, bulk tagging via static segments, member operations, error taxonomy."""
 
 from oracle_mailchimp_dagster.mailchimp.client import MailchimpClient
-from oracle_mailchimp_dagster.mailchimp.endpoints import data_center, subscriber_hash
+from oracle_mailchimp_dagster.mailchimp.endpoints import data_center
 from oracle_mailchimp_dagster.mailchimp.errors import (
     ErrorKind,
     FieldError,
@@ -59,5 +59,4 @@ __all__ = [
     "classify",
     "data_center",
     "email_change_refused_status",
-    "subscriber_hash",
 ]

@@ -1,6 +1,5 @@
-"""Pure wire facts: API key format, data-center base URL, subscriber hashes, timestamps."""
+"""Pure wire facts: API key format, data-center base URL, timestamps (member ids: `sync.identity`)."""
 
-import hashlib
 import re
 from datetime import UTC, datetime
 
@@ -36,11 +35,6 @@ def api_base_from_endpoint(api_endpoint: str) -> str:
     """The OAuth metadata `api_endpoint` has no version segment; append it."""
     base = api_endpoint.rstrip("/")
     return base if base.endswith("/3.0") else base + "/3.0"
-
-
-def subscriber_hash(email: str) -> str:
-    """MD5 of the lower-cased address: a member's id in its list."""
-    return hashlib.md5(email.lower().encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
 def iso_timestamp(value: datetime) -> str:

@@ -1,13 +1,15 @@
 """Per-API-key concurrency limits shared by every client object in the process.
 
 Mailchimp allows 10 simultaneous connections per key; two clients (two tenants, two threads)
-using one key must share one budget. The registry is keyed by a hash of the key, never the key.
+using one key must share one budget. The registry is keyed by the credential's fingerprint
+(`sync.identity`), never the key.
 """
 
-import hashlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from oracle_mailchimp_dagster.sync.identity import credential_fingerprint
 
 
 class ConcurrencyLimiter:
@@ -44,18 +46,13 @@ class ConcurrencyLimiter:
                 self._condition.notify()
 
 
-def key_fingerprint(secret: str) -> str:
-    """A stable, non-reversible name for a credential (for registries and logs)."""
-    return hashlib.sha256(b"oracle-mailchimp-dagster:" + secret.encode("utf-8")).hexdigest()[:16]
-
-
 _registry: dict[str, ConcurrencyLimiter] = {}
 _registry_lock = threading.Lock()
 
 
 def limiter_for_key(secret: str, limit: int) -> ConcurrencyLimiter:
     """The process-wide limiter of this credential, lowered to `limit` if that is stricter."""
-    name = key_fingerprint(secret)
+    name = credential_fingerprint(secret)
     with _registry_lock:
         limiter = _registry.get(name)
         if limiter is None:

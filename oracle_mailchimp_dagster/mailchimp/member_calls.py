@@ -4,10 +4,11 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from oracle_mailchimp_dagster.mailchimp.endpoints import iso_timestamp, subscriber_hash
+from oracle_mailchimp_dagster.mailchimp.endpoints import iso_timestamp
 from oracle_mailchimp_dagster.mailchimp.models import ListMember, MemberChanges, MemberUpsert
 from oracle_mailchimp_dagster.mailchimp.paging import MAX_PAGE, offset_pages
 from oracle_mailchimp_dagster.mailchimp.wire import MailchimpWire
+from oracle_mailchimp_dagster.sync.identity import subscriber_hash
 
 _AUDIENCE_FIELDS = (
     "members.id,members.email_address,members.status,members.last_changed,members.unsubscribe_reason,"

@@ -23,9 +23,10 @@ from oracle_mailchimp_dagster.mailchimp.endpoints import (
     data_center,
 )
 from oracle_mailchimp_dagster.mailchimp.errors import ErrorKind, Scope, configuration_error, error_for
-from oracle_mailchimp_dagster.mailchimp.limits import ConcurrencyLimiter, key_fingerprint, limiter_for_key
+from oracle_mailchimp_dagster.mailchimp.limits import ConcurrencyLimiter, limiter_for_key
 from oracle_mailchimp_dagster.mailchimp.problems import problem_from_body, retryable_problem
 from oracle_mailchimp_dagster.mailchimp.settings import MailchimpClientOptions, MailchimpConnection
+from oracle_mailchimp_dagster.sync.identity import credential_fingerprint
 
 _JSON = {"Content-Type": "application/json", "Accept": "application/json"}
 
@@ -70,7 +71,7 @@ class MailchimpWire:
             self._auth_headers = {"Authorization": f"Bearer {secret}"}
         self._api_base = connection.api_base or (api_base_for_dc(self._dc) if self._dc else None)
         self._api_base_lock = threading.Lock()
-        self.key_id = key_fingerprint(secret)
+        self.key_id = credential_fingerprint(secret)
         self.limiter: ConcurrencyLimiter = limiter_for_key(secret, self.options.concurrency)
         self._transport = HttpTransport(
             retry=self.options.retry,

@@ -20,9 +20,9 @@ from oracle_mailchimp_dagster.mailchimp import (
     MailchimpNotFoundError,
     MemberUpsert,
     MergeFieldSpec,
-    subscriber_hash,
 )
 from oracle_mailchimp_dagster.sandbox.mailchimp import RunningMailchimpSandbox
+from oracle_mailchimp_dagster.sync.identity import subscriber_hash
 from tests.clients.conftest import MailchimpClientFactory
 from tests.support.openapi_contract import assert_request_matches_spec, assert_response_matches_spec
 

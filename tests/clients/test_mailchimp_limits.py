@@ -4,7 +4,8 @@ import threading
 import time
 
 from oracle_mailchimp_dagster.mailchimp import MailchimpClient, MailchimpClientOptions, MailchimpConnection
-from oracle_mailchimp_dagster.mailchimp.limits import ConcurrencyLimiter, key_fingerprint, limiter_for_key
+from oracle_mailchimp_dagster.mailchimp.limits import ConcurrencyLimiter, limiter_for_key
+from oracle_mailchimp_dagster.sync.identity import credential_fingerprint
 
 
 def test_limiter_never_exceeds_its_bound_under_contention() -> None:
@@ -43,7 +44,8 @@ def test_clients_sharing_a_key_share_one_limiter_and_the_strictest_limit() -> No
     assert limiter_for_key(key, 10) is first.limiter and first.limiter.limit == 5
 
 
-def test_registry_names_are_hashes_not_keys() -> None:
+def test_a_client_names_its_key_by_the_credential_fingerprint_never_the_key() -> None:
     key = "00112233445566778899aabbccddeeff-us9"
-    name = key_fingerprint(key)
-    assert len(name) == 16 and key[:8] not in name and name == key_fingerprint(key)
+    client = MailchimpClient(MailchimpConnection(api_key=key))
+    assert client.key_id == credential_fingerprint(key) and key[:8] not in client.key_id
+    assert key not in repr(client)

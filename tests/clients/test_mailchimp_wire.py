@@ -1,4 +1,4 @@
-"""Pure Mailchimp wire facts: key format and data center, base URLs, hashes, payload rules."""
+"""Pure Mailchimp wire facts: key format and data center, base URLs, payload rules."""
 
 import pytest
 from pydantic import SecretStr, ValidationError
@@ -11,7 +11,6 @@ from oracle_mailchimp_dagster.mailchimp import (
     MemberChanges,
     MemberUpsert,
     data_center,
-    subscriber_hash,
 )
 from oracle_mailchimp_dagster.mailchimp.endpoints import MalformedApiKey, api_base_from_endpoint
 
@@ -65,10 +64,6 @@ def test_connection_needs_exactly_one_credential_and_masks_it() -> None:
 def test_oauth_api_endpoint_gets_version_segment() -> None:
     assert api_base_from_endpoint("https://us1.api.mailchimp.com") == "https://us1.api.mailchimp.com/3.0"
     assert api_base_from_endpoint("http://127.0.0.1:8/3.0/") == "http://127.0.0.1:8/3.0"
-
-
-def test_subscriber_hash_lowercases_first() -> None:
-    assert subscriber_hash("Jane.Doe@Example.COM") == "0cba00ca3da1b283a57287bcceb17e35"
 
 
 def test_payload_never_resubscribes_by_accident() -> None:

@@ -24,11 +24,12 @@ from pydantic import SecretStr
 
 from oracle_mailchimp_dagster.defs.jobs import tenant_sync_job
 from oracle_mailchimp_dagster.defs.partitions import TENANTS
-from oracle_mailchimp_dagster.defs.run_tags import MAILCHIMP_KEY_TAG, key_tag_value, run_tags
+from oracle_mailchimp_dagster.defs.run_tags import MAILCHIMP_KEY_TAG, run_tags
 from oracle_mailchimp_dagster.local.demo_workspace import LocalWorkspace
 from oracle_mailchimp_dagster.local.dev import group_alive
 from oracle_mailchimp_dagster.sandbox.runner import SandboxOptions, SandboxPair
 from oracle_mailchimp_dagster.store import SecretName
+from oracle_mailchimp_dagster.sync.identity import credential_fingerprint as key_tag_value
 from oracle_mailchimp_dagster.tenants import TenantConfig
 from tests.support.dagster_dev import (
     TERMINAL_RUN_STATUSES,
