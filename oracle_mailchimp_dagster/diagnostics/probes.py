@@ -24,7 +24,12 @@ from oracle_mailchimp_dagster.fusion import (
     TokenCache,
 )
 from oracle_mailchimp_dagster.http import RetryPolicy, Timeouts
-from oracle_mailchimp_dagster.mailchimp import MailchimpClient, MailchimpClientOptions, MailchimpError
+from oracle_mailchimp_dagster.mailchimp import (
+    MailchimpClient,
+    MailchimpClientOptions,
+    MailchimpError,
+    list_fields_by_tag,
+)
 from oracle_mailchimp_dagster.sync.model import ListField
 from oracle_mailchimp_dagster.tenants.connections import fusion_connection, mailchimp_connection
 from oracle_mailchimp_dagster.tenants.errors import TenantConfigError, describe_validation_error
@@ -93,11 +98,8 @@ class MailchimpAccountProbe:
             return self.client.get_list(list_id).name
 
     def merge_fields(self, list_id: str) -> Sequence[ListField]:
-        # Imported here: the pipeline brings pandas, which other CLI commands need not load.
-        from oracle_mailchimp_dagster.pipeline.plan import list_fields
-
         with _mailchimp_errors():
-            return list(list_fields(self.client.get_merge_fields(list_id)).values())
+            return list(list_fields_by_tag(self.client.get_merge_fields(list_id)).values())
 
 
 def connect_probes(

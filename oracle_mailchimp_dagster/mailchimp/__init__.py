@@ -28,6 +28,7 @@ from oracle_mailchimp_dagster.mailchimp.models import (
     MergeField,
     MergeFieldSpec,
     TagChange,
+    list_fields_by_tag,
 )
 from oracle_mailchimp_dagster.mailchimp.settings import MailchimpClientOptions, MailchimpConnection
 
@@ -59,4 +60,5 @@ __all__ = [
     "classify",
     "data_center",
     "email_change_refused_status",
+    "list_fields_by_tag",
 ]

@@ -1,5 +1,6 @@
 """What the sync sends to Mailchimp and what it gets back, typed."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -7,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, model_validator
 
 from oracle_mailchimp_dagster.mailchimp.errors import MailchimpProblem
+from oracle_mailchimp_dagster.sync.model import ListField
 
 MemberStatus = Literal["subscribed", "unsubscribed", "cleaned", "pending", "transactional"]
 NewMemberStatus = Literal["subscribed", "unsubscribed", "pending", "transactional"]
@@ -181,6 +183,22 @@ class MergeField(BaseModel):
     required: bool = False
     default_value: str = ""
     options: dict[str, Any] = Field(default_factory=dict)
+
+    def to_list_field(self) -> ListField:
+        """This field as the planner reads it: type, whether required, date format, choices."""
+        options = self.options or {}
+        return ListField(
+            tag=self.tag,
+            type=self.type,
+            required=self.required,
+            date_format=str(options.get("date_format") or ""),
+            choices=tuple(str(c) for c in options.get("choices") or ()),
+        )
+
+
+def list_fields_by_tag(merge_fields: Iterable[MergeField]) -> dict[str, ListField]:
+    """An audience's merge fields as the planner reads them, by tag."""
+    return {field.tag: field.to_list_field() for field in merge_fields}
 
 
 class MergeFieldSpec(BaseModel):

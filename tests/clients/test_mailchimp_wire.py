@@ -1,4 +1,4 @@
-"""Pure Mailchimp wire facts: key format and data center, base URLs, payload rules."""
+"""Pure Mailchimp wire facts: key format and data center, base URLs, payload rules, merge fields."""
 
 import pytest
 from pydantic import SecretStr, ValidationError
@@ -10,9 +10,12 @@ from oracle_mailchimp_dagster.mailchimp import (
     MailchimpConnection,
     MemberChanges,
     MemberUpsert,
+    MergeField,
     data_center,
+    list_fields_by_tag,
 )
 from oracle_mailchimp_dagster.mailchimp.endpoints import MalformedApiKey, api_base_from_endpoint
+from oracle_mailchimp_dagster.sync.model import ListField
 
 KEY = "0123456789abcdef0123456789abcdef-us6"
 
@@ -114,3 +117,30 @@ def test_member_changes_must_change_something() -> None:
     with pytest.raises(ValidationError, match="must change something"):
         MemberChanges()
     assert MemberChanges(email_address="new@acme.io").wire() == {"email_address": "new@acme.io"}
+
+
+def test_merge_fields_become_the_planners_list_fields_by_tag() -> None:
+    read = [
+        {"merge_id": 1, "tag": "FNAME", "name": "First", "type": "text"},
+        {
+            "merge_id": 2,
+            "tag": "SINCE",
+            "name": "Since",
+            "type": "date",
+            "options": {"date_format": "MM/DD/YYYY"},
+        },
+        {
+            "merge_id": 3,
+            "tag": "TIER",
+            "name": "Tier",
+            "type": "dropdown",
+            "required": True,
+            "options": {"choices": ["Gold", "Silver"]},
+        },
+    ]
+    fields = list_fields_by_tag(MergeField.model_validate(entry) for entry in read)
+    assert fields == {
+        "FNAME": ListField("FNAME", "text"),
+        "SINCE": ListField("SINCE", "date", date_format="MM/DD/YYYY"),
+        "TIER": ListField("TIER", "dropdown", required=True, choices=("Gold", "Silver")),
+    }
