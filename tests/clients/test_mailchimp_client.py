@@ -23,19 +23,8 @@ from oracle_mailchimp_dagster.mailchimp import (
 )
 from oracle_mailchimp_dagster.sandbox.mailchimp import RunningMailchimpSandbox
 from oracle_mailchimp_dagster.sync.identity import subscriber_hash
-from tests.clients.conftest import MailchimpClientFactory
+from tests.support.mailchimp_clients import MailchimpClientFactory, control, stored
 from tests.support.openapi_contract import assert_request_matches_spec, assert_response_matches_spec
-
-
-def control(sandbox: RunningMailchimpSandbox, method: str, path: str, **kwargs: Any) -> Any:
-    response = requests.request(method, sandbox.control_url + path, timeout=10, **kwargs)
-    assert response.status_code < 300, response.text
-    return response.json() if response.content else None
-
-
-def stored(sandbox: RunningMailchimpSandbox) -> dict[str, dict[str, Any]]:
-    body = control(sandbox, "GET", f"/lists/{sandbox.config.list_id}/members")
-    return {m["email_address"].lower(): m for m in body["members"]}
 
 
 def seed(sandbox: RunningMailchimpSandbox, *members: dict[str, Any]) -> None:

@@ -10,19 +10,7 @@ import requests
 from oracle_mailchimp_dagster.http import Timeouts
 from oracle_mailchimp_dagster.mailchimp import ErrorKind, MailchimpRetryableError, MemberUpsert
 from oracle_mailchimp_dagster.sandbox.mailchimp import RunningMailchimpSandbox
-from tests.clients.conftest import MailchimpClientFactory
-
-
-def sandbox_stats(sandbox: RunningMailchimpSandbox) -> dict[str, Any]:
-    response = requests.get(sandbox.control_url + "/stats", timeout=10)
-    response.raise_for_status()
-    stats: dict[str, Any] = response.json()
-    return stats
-
-
-def add_faults(sandbox: RunningMailchimpSandbox, *rules: dict[str, Any]) -> None:
-    response = requests.post(sandbox.control_url + "/faults", json=list(rules), timeout=10)
-    response.raise_for_status()
+from tests.support.mailchimp_clients import MailchimpClientFactory, add_faults, sandbox_stats
 
 
 def members(prefix: str, n: int) -> list[MemberUpsert]:

@@ -16,9 +16,7 @@ from oracle_mailchimp_dagster.mailchimp import (
     TagChange,
 )
 from oracle_mailchimp_dagster.sandbox.mailchimp import RunningMailchimpSandbox
-from tests.clients.conftest import MailchimpClientFactory
-from tests.clients.test_mailchimp_client import control
-from tests.clients.test_mailchimp_resilience import add_faults, sandbox_stats
+from tests.support.mailchimp_clients import MailchimpClientFactory, add_faults, control, sandbox_stats
 
 SEGMENT_CALL = "POST /3.0/lists/{list_id}/segments/{segment_id}"
 SEGMENT_CREATE = "POST /3.0/lists/{list_id}/segments"
