@@ -11,6 +11,8 @@ _BY_KIND = {
     ErrorKind.CONFLICT: Outcome.FAILED_CONFLICT,
     ErrorKind.NOT_FOUND: Outcome.FAILED,
     ErrorKind.UNEXPECTED: Outcome.FAILED,
+    # Never filed in practice: configuration errors raise (MailchimpConfigurationError) and stop the
+    # run. Listed so the table covers every kind.
     ErrorKind.CONFIGURATION: Outcome.FAILED,
 }
 
