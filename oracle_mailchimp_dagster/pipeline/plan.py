@@ -9,6 +9,7 @@ import pandas as pd
 
 from oracle_mailchimp_dagster.errors import UserError
 from oracle_mailchimp_dagster.mailchimp import MergeField
+from oracle_mailchimp_dagster.mailchimp.models import list_fields_by_tag
 from oracle_mailchimp_dagster.pipeline.extract import CustomerExtract
 from oracle_mailchimp_dagster.store.records import HighWaterMark
 from oracle_mailchimp_dagster.store.sync_store import SyncStore
@@ -25,21 +26,6 @@ ACTION_COLUMNS = tuple(f.name for f in fields(PlannedAction))
 
 class MappingError(UserError):
     """The tenant's mapping does not fit the audience's merge fields; the run stops before any write."""
-
-
-def list_fields(merge_fields: Iterable[MergeField]) -> dict[str, ListField]:
-    """The audience's merge fields as the planner reads them."""
-    result = {}
-    for field_ in merge_fields:
-        options = field_.options or {}
-        result[field_.tag] = ListField(
-            tag=field_.tag,
-            type=field_.type,
-            required=field_.required,
-            date_format=str(options.get("date_format") or ""),
-            choices=tuple(str(c) for c in options.get("choices") or ()),
-        )
-    return result
 
 
 def check_mapping(tenant: TenantConfig, fields_by_tag: Mapping[str, ListField]) -> None:
@@ -100,7 +86,7 @@ def build_plan(
     store: SyncStore,
 ) -> MemberPlan:
     """Plan every record; raises MappingError or RemovalGuardTripped before anything is written."""
-    fields_by_tag = list_fields(merge_fields)
+    fields_by_tag = list_fields_by_tag(merge_fields)
     check_mapping(tenant, fields_by_tag)
     states = load_states(store, tenant.id, extract.customers)
     actions = plan_actions(extract.customers, states, tenant.mapping.resolve(), fields_by_tag, tenant.policy)

@@ -231,7 +231,7 @@ def test_mapping_problem_fails_the_run_with_exit_1_and_one_line(
     result = run_cli("sync", "acme")
     assert result.code == 1
     assert_one_line_error(result)
-    assert "failed: MappingError: tenant 'acme': the mapping does not fit audience" in result.err
+    assert "failed: tenant 'acme': the mapping does not fit audience" in result.err
     assert "NOSUCH" in result.err
     assert re.search(r"run \S+ FAILED in", result.out)
     assert "nothing was settled: the ledger and the mark are as they were" in result.out
@@ -257,7 +257,7 @@ def test_wrong_oracle_secret_fails_the_run_without_showing_any_secret(
     result = run_cli("sync", "acme", "--verbose")  # Dagster's event log too
     assert result.code == 1
     assert result.err.splitlines()[-1].endswith(
-        "failed: FusionAuthError: Oracle Fusion tenant 'acme': the identity domain rejected OAuth client "
+        "failed: Oracle Fusion tenant 'acme': the identity domain rejected OAuth client "
         "'fusion-sandbox-client' (HTTP 401 invalid_client): check the client id and client secret."
     )
     assert "STEP_FAILURE" in result.err  # --verbose: Dagster's event log came first
@@ -293,7 +293,7 @@ def test_subprocess_sync_creates_dagster_home_then_a_failing_run_exits_1(
     assert failed.returncode == 1
     assert len(failed.stderr.strip().splitlines()) == 1, failed.stderr
     assert failed.stderr.startswith("oracle-mailchimp: run ") and "Traceback" not in failed.stderr
-    assert "failed: MailchimpConfigurationError: " in failed.stderr and "nosuchlist" in failed.stderr
+    assert "failed: Mailchimp " in failed.stderr and "nosuchlist" in failed.stderr
     assert "FAILED" in failed.stdout
     assert_no_secret(h, ok.stdout, ok.stderr, failed.stdout, failed.stderr)
 
@@ -308,7 +308,7 @@ def test_customer_keys_split_on_commas_and_repeat() -> None:
     assert customer_keys(("A", "B, C", "A", " ,")) == ("A", "B", "C")
 
 
-def test_failure_reason_drops_the_module_path_only() -> None:
-    assert failure_reason("a.b.FusionAuthError: tenant 'x': no") == "FusionAuthError: tenant 'x': no"
+def test_failure_reason_is_the_error_on_one_line() -> None:
+    assert failure_reason("tenant 'x': no\n  fix it") == "tenant 'x': no fix it"
     assert failure_reason("KeyError: 'a.b'") == "KeyError: 'a.b'"
     assert failure_reason(None) == "see the run's event log in the Dagster UI"
