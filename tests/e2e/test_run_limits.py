@@ -29,7 +29,7 @@ from oracle_mailchimp_dagster.local.demo_workspace import LocalWorkspace
 from oracle_mailchimp_dagster.local.dev import group_alive
 from oracle_mailchimp_dagster.sandbox.runner import SandboxOptions, SandboxPair
 from oracle_mailchimp_dagster.store import SecretName
-from oracle_mailchimp_dagster.sync.identity import credential_fingerprint as key_tag_value
+from oracle_mailchimp_dagster.sync.identity import credential_fingerprint
 from oracle_mailchimp_dagster.tenants import TenantConfig
 from tests.support.dagster_dev import (
     TERMINAL_RUN_STATUSES,
@@ -168,13 +168,13 @@ def test_runs_are_serialized_per_tenant_and_per_mailchimp_key_and_only_so(
     # The key tag is a fingerprint shared by acme and globex only; no tag carries a secret.
     fingerprints = {name: tag_values(run).get(MAILCHIMP_KEY_TAG) for name, run in by_name.items()}
     assert fingerprints == {
-        "acme#1": key_tag_value(shared_key),
-        "acme#2": key_tag_value(shared_key),
-        "globex": key_tag_value(shared_key),
-        "initech": key_tag_value(initech_key),
+        "acme#1": credential_fingerprint(shared_key),
+        "acme#2": credential_fingerprint(shared_key),
+        "globex": credential_fingerprint(shared_key),
+        "initech": credential_fingerprint(initech_key),
         "acme-ui": None,
     }
-    assert key_tag_value(shared_key) != key_tag_value(initech_key)
+    assert credential_fingerprint(shared_key) != credential_fingerprint(initech_key)
     key_heads = [key.partition("-")[0] for key in (shared_key, initech_key)]  # the key without its dc
     secrets = (*key_heads, pair.fusion.config.client_secret.get_secret_value())
     for run in runs.values():
