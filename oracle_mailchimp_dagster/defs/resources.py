@@ -15,6 +15,7 @@ from oracle_mailchimp_dagster.errors import UserError
 from oracle_mailchimp_dagster.fusion import FusionClient, FusionClientOptions
 from oracle_mailchimp_dagster.http import RetryPolicy, Timeouts
 from oracle_mailchimp_dagster.mailchimp import MailchimpClient, MailchimpClientOptions
+from oracle_mailchimp_dagster.pipeline.ports import AudienceClient, CustomerSource
 from oracle_mailchimp_dagster.secrets import KeyStore
 from oracle_mailchimp_dagster.store.engine import Database
 from oracle_mailchimp_dagster.store.errors import TenantNotFoundError
@@ -92,7 +93,7 @@ class FusionResource(dg.ConfigurableResource):
         default=300.0, gt=0, description="Upper bound on the time one request spends in retries"
     )
 
-    def client(self, tenant: TenantConfig, registry: TenantRegistry) -> FusionClient:
+    def client(self, tenant: TenantConfig, registry: TenantRegistry) -> CustomerSource:
         options = FusionClientOptions(
             page_size=tenant.oracle.page_size,
             overlap=timedelta(minutes=tenant.oracle.overlap_minutes),
@@ -117,7 +118,7 @@ class MailchimpResource(dg.ConfigurableResource):
         default=600.0, gt=0, description="Upper bound on the time one request spends in retries"
     )
 
-    def client(self, tenant: TenantConfig, registry: TenantRegistry) -> MailchimpClient:
+    def client(self, tenant: TenantConfig, registry: TenantRegistry) -> AudienceClient:
         options = MailchimpClientOptions(
             concurrency=self.concurrency,
             retry=RetryPolicy(

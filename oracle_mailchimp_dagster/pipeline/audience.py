@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from oracle_mailchimp_dagster.mailchimp import MailchimpClient
+from oracle_mailchimp_dagster.pipeline.ports import AudienceClient
 from oracle_mailchimp_dagster.store.audience_events import STATUS_AFTER
 from oracle_mailchimp_dagster.store.records import AudienceEvent, AudienceEventKind, LedgerRecord, RunCommit
 from oracle_mailchimp_dagster.store.sync_store import SyncStore
@@ -20,7 +20,7 @@ class AudienceEventsResult:
 
 
 def record_audience_events(
-    client: MailchimpClient, store: SyncStore, tenant: TenantConfig, since: datetime
+    client: AudienceClient, store: SyncStore, tenant: TenantConfig, since: datetime
 ) -> AudienceEventsResult:
     """Read members that became unsubscribed or cleaned since `since`; record what is new.
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass, replace
 
 from oracle_mailchimp_dagster.mailchimp import (
     ErrorKind,
-    MailchimpClient,
     MailchimpNotFoundError,
     MailchimpRecordError,
     MemberChanges,
@@ -20,6 +19,7 @@ from oracle_mailchimp_dagster.mailchimp import (
 )
 from oracle_mailchimp_dagster.mailchimp.errors import error_for
 from oracle_mailchimp_dagster.pipeline.failures import failed
+from oracle_mailchimp_dagster.pipeline.ports import AudienceClient
 from oracle_mailchimp_dagster.sync.model import Action, PlannedAction
 from oracle_mailchimp_dagster.sync.outcomes import Outcome, RecordOutcome, done, not_sent
 from oracle_mailchimp_dagster.sync.planning import ACTION_FOR_INACTIVE
@@ -40,7 +40,7 @@ class _Gone:
 class PlanExecutor:
     """Executes one tenant's plan with one client (whose per-key limit bounds all concurrency)."""
 
-    def __init__(self, client: MailchimpClient, list_id: str, policy: SyncPolicy) -> None:
+    def __init__(self, client: AudienceClient, list_id: str, policy: SyncPolicy) -> None:
         self.client = client
         self.list_id = list_id
         self.policy = policy

@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from oracle_mailchimp_dagster.fusion import CustomerCursor, FusionClient, FusionCustomer
+from oracle_mailchimp_dagster.fusion import CustomerCursor, FusionCustomer
+from oracle_mailchimp_dagster.pipeline.ports import CustomerSource
 from oracle_mailchimp_dagster.store.records import HighWaterMark
 from oracle_mailchimp_dagster.sync.customer import Customer
 
@@ -50,7 +51,7 @@ class _Collected:
 
 
 def extract_customers(
-    client: FusionClient,
+    client: CustomerSource,
     mode: ExtractMode,
     *,
     mark: HighWaterMark | None,
