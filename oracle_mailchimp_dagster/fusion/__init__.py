@@ -1,9 +1,11 @@
-"""Oracle Fusion client: OAuth/Basic auth, keyset extraction of changed customers, change probe."""
+"""Oracle Fusion client: OAuth/Basic auth, keyset extraction of changed customers (malformed rows
+quarantined), lookups by key, change probe."""
 
-from oracle_mailchimp_dagster.fusion.client import FusionClient
+from oracle_mailchimp_dagster.fusion.client import CustomerLookup, FusionClient
 from oracle_mailchimp_dagster.fusion.errors import (
     FusionAuthError,
     FusionError,
+    FusionKeysetError,
     FusionRequestError,
     FusionResponseError,
     FusionUnavailableError,
@@ -11,7 +13,7 @@ from oracle_mailchimp_dagster.fusion.errors import (
 )
 from oracle_mailchimp_dagster.fusion.extraction import CustomerExtraction
 from oracle_mailchimp_dagster.fusion.query import CustomerCursor
-from oracle_mailchimp_dagster.fusion.records import CUSTOMER_FIELDS, FusionCustomer
+from oracle_mailchimp_dagster.fusion.records import CUSTOMER_FIELDS, FusionCustomer, QuarantinedRow
 from oracle_mailchimp_dagster.fusion.settings import (
     ACCOUNTS_RESOURCE_PATH,
     FusionBasicAuth,
@@ -27,6 +29,7 @@ __all__ = [
     "PROCESS_TOKEN_CACHE",
     "CustomerCursor",
     "CustomerExtraction",
+    "CustomerLookup",
     "FusionAuthError",
     "FusionBasicAuth",
     "FusionClient",
@@ -34,10 +37,12 @@ __all__ = [
     "FusionConnection",
     "FusionCustomer",
     "FusionError",
+    "FusionKeysetError",
     "FusionOAuth",
     "FusionRequestError",
     "FusionResponseError",
     "FusionUnavailableError",
     "OracleErrorDetail",
+    "QuarantinedRow",
     "TokenCache",
 ]

@@ -14,14 +14,14 @@ import requests
 from oracle_mailchimp_dagster.fusion.errors import FusionResponseError
 from oracle_mailchimp_dagster.fusion.extraction import CustomerExtraction
 from oracle_mailchimp_dagster.fusion.keyset import KeysetPager
-from oracle_mailchimp_dagster.fusion.pages import FIELDS, parse_page
+from oracle_mailchimp_dagster.fusion.pages import FIELDS, ReadPage, parse_page
 from oracle_mailchimp_dagster.fusion.query import (
     CustomerCursor,
     changed_after_q,
     party_ids_q,
     party_numbers_q,
 )
-from oracle_mailchimp_dagster.fusion.records import FusionCustomer
+from oracle_mailchimp_dagster.fusion.records import FusionCustomer, QuarantinedRow
 from oracle_mailchimp_dagster.fusion.settings import FusionClientOptions, FusionConnection, FusionOAuth
 from oracle_mailchimp_dagster.fusion.tokens import PROCESS_TOKEN_CACHE, TokenCache
 from oracle_mailchimp_dagster.fusion.wire import FusionWire
@@ -29,6 +29,36 @@ from oracle_mailchimp_dagster.http import CallCounters
 from oracle_mailchimp_dagster.http.transport import ResponseHook
 
 _LOOKUP_CHUNK = 100
+
+
+class CustomerLookup:
+    """Customers looked up by key, a chunk per request as iterated; iterate once, then read
+    `quarantined`: the rows that did not validate, kept aside as in an extraction."""
+
+    def __init__(self, client: "FusionClient", queries: list[tuple[str, int]]) -> None:
+        self._client = client
+        self._queries = queries
+        self._quarantined: list[QuarantinedRow] = []
+        self._started = False
+
+    @property
+    def quarantined(self) -> tuple[QuarantinedRow, ...]:
+        return tuple(self._quarantined)
+
+    def __iter__(self) -> Iterator[FusionCustomer]:
+        if self._started:
+            raise RuntimeError("a CustomerLookup can be iterated only once")
+        self._started = True
+        return self._rows()
+
+    def _rows(self) -> Iterator[FusionCustomer]:
+        for q, size in self._queries:
+            page = self._client._lookup(q, size)
+            quarantined = page.quarantined
+            if quarantined:
+                self._quarantined.extend(quarantined)
+                self._client.stats.add("quarantined", len(quarantined))
+            yield from page.customers
 
 
 class FusionClient:
@@ -148,25 +178,27 @@ class FusionClient:
 
     # ---- lookups by key ----------------------------------------------------------------------
 
-    def fetch_customers(self, party_ids: Iterable[int]) -> Iterator[FusionCustomer]:
-        """Current state of the given customers by PartyId (replays, retries); unknown ids are absent."""
+    def fetch_customers(self, party_ids: Iterable[int]) -> CustomerLookup:
+        """Current state of the given customers by PartyId (replays, retries); unknown ids are absent,
+        malformed rows are in the lookup's `quarantined`."""
         ids = sorted(set(party_ids))
-        for start in range(0, len(ids), _LOOKUP_CHUNK):
-            chunk = ids[start : start + _LOOKUP_CHUNK]
-            yield from self._lookup(party_ids_q(self.connection.framework_version, chunk), len(chunk))
+        version = self.connection.framework_version
+        chunks = [ids[start : start + _LOOKUP_CHUNK] for start in range(0, len(ids), _LOOKUP_CHUNK)]
+        return CustomerLookup(self, [(party_ids_q(version, chunk), len(chunk)) for chunk in chunks])
 
-    def fetch_customers_by_numbers(self, party_numbers: Iterable[str]) -> Iterator[FusionCustomer]:
-        """Current state of the given customers by PartyNumber; unknown numbers are absent."""
+    def fetch_customers_by_numbers(self, party_numbers: Iterable[str]) -> CustomerLookup:
+        """Current state of the given customers by PartyNumber; unknown numbers are absent, malformed
+        rows are in the lookup's `quarantined`."""
         numbers = sorted(set(party_numbers))
-        for start in range(0, len(numbers), _LOOKUP_CHUNK):
-            chunk = numbers[start : start + _LOOKUP_CHUNK]
-            yield from self._lookup(party_numbers_q(self.connection.framework_version, chunk), len(chunk))
+        version = self.connection.framework_version
+        chunks = [numbers[start : start + _LOOKUP_CHUNK] for start in range(0, len(numbers), _LOOKUP_CHUNK)]
+        return CustomerLookup(self, [(party_numbers_q(version, chunk), len(chunk)) for chunk in chunks])
 
-    def _lookup(self, q: str, size: int) -> list[FusionCustomer]:
+    def _lookup(self, q: str, size: int) -> ReadPage:
         params = {"q": q, "orderBy": "PartyId:asc", "limit": size, "onlyData": "true", "fields": FIELDS}
         page = parse_page(self.connection.tenant, self._get(params, (self.stats,)))
         self.stats.add("pages")
-        return page.items
+        return page
 
     def _get(self, params: dict[str, Any], counters: tuple[CallCounters, ...]) -> requests.Response:
         """GET the resource through the wire; CustomerExtraction shares it to count into both stats."""

@@ -5,12 +5,15 @@ skipped nor repeated, and no offset ever grows. Framework 2+ says that in one ro
 Framework 1 cannot OR across attributes, so it re-reads from the last timestamp (`>=`) and drops
 what it has already seen; when that timestamp holds more than a tenth of a page it switches to an
 exact ties query (`LastUpdateDate=T;PartyId>N`) and then resumes strictly after T.
+
+The pager reads only the keys of a row, so a quarantined row moves the cursor exactly as a valid one.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import Generic, Protocol, TypeVar
 
 from oracle_mailchimp_dagster.fusion.query import (
     CustomerCursor,
@@ -18,7 +21,6 @@ from oracle_mailchimp_dagster.fusion.query import (
     range_q,
     ties_q,
 )
-from oracle_mailchimp_dagster.fusion.records import FusionCustomer
 
 
 class _Next(Enum):
@@ -28,11 +30,24 @@ class _Next(Enum):
     AFTER_TIES = "after_ties"  # v1 only: strictly after the cursor's timestamp
 
 
+class Keyed(Protocol):
+    """A row as the keyset sees it: a FusionCustomer or a QuarantinedRow."""
+
+    @property
+    def party_id(self) -> int: ...
+
+    @property
+    def last_update_date(self) -> datetime: ...
+
+
+RowT = TypeVar("RowT", bound=Keyed)
+
+
 @dataclass
-class PageResult:
+class PageResult(Generic[RowT]):
     """What one page contributed: rows never seen before and rows dropped as already seen."""
 
-    new_rows: list[FusionCustomer]
+    new_rows: list[RowT]
     dropped: int
 
 
@@ -40,7 +55,7 @@ class NoProgressError(Exception):
     """The pod claims more rows but returned none after the cursor: paging would never end."""
 
 
-def cursor_of(row: FusionCustomer) -> CustomerCursor:
+def cursor_of(row: Keyed) -> CustomerCursor:
     return CustomerCursor(row.last_update_date, row.party_id)
 
 
@@ -79,7 +94,7 @@ class KeysetPager:
             return after_cursor_q(self.version, self.cursor, self.until)
         return range_q(self.version, since=self.cursor.last_update_date, until=self.until)
 
-    def accept(self, rows: Sequence[FusionCustomer], has_more: bool) -> PageResult:
+    def accept(self, rows: Sequence[RowT], has_more: bool) -> PageResult[RowT]:
         """Take one page (in server order) and decide the next query."""
         cursor = self.cursor
         new_rows = [row for row in rows if cursor is None or cursor_of(row) > cursor]

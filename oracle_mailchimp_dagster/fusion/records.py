@@ -1,9 +1,12 @@
 """The customer record the sync reads from Oracle Fusion (`accounts` rows), typed and null-tolerant.
 
 Attribute names are snake_case; each field's alias is the Oracle attribute, so a page body validates
-straight into these models and `CUSTOMER_FIELDS` is exactly the `fields=` list to request.
+straight into these models and `CUSTOMER_FIELDS` is exactly the `fields=` list to request. Pages are
+validated strictly (`fusion.pages`): a value of the wrong JSON type quarantines its row as a
+`QuarantinedRow`, it is never coerced.
 """
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -70,6 +73,22 @@ CUSTOMER_ATTRIBUTES: dict[str, str] = {
 _CUSTOMER_FIELD_NAMES = tuple(FusionCustomer.model_fields)
 if set(_CUSTOMER_FIELD_NAMES) != SOURCE_FIELDS:  # pragma: no cover - a programming error, caught at import
     raise RuntimeError("FusionCustomer and sync.Customer must have the same fields")
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantinedRow:
+    """A row Oracle sent that does not validate as `FusionCustomer`, kept small: its keys and why.
+
+    Its keyset fields are always usable (otherwise the read stops, see `FusionKeysetError`), so paging
+    moves past it. `party_number` is None when it is itself unreadable; `attributes` names the Oracle
+    attributes at fault and `reason` says what is wrong with each, values cut short.
+    """
+
+    party_id: int
+    last_update_date: datetime
+    party_number: str | None
+    attributes: tuple[str, ...]
+    reason: str
 
 
 class CustomerPage(BaseModel):
