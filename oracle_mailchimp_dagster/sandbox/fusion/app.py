@@ -21,9 +21,10 @@ from oracle_mailchimp_dagster.sandbox.fusion.control_api import FusionControlApi
 from oracle_mailchimp_dagster.sandbox.fusion.fault_pages import TOKEN_PATH, render_fault
 from oracle_mailchimp_dagster.sandbox.fusion.generator import CustomerGenerator
 from oracle_mailchimp_dagster.sandbox.fusion.identity import IdentityApi
+from oracle_mailchimp_dagster.sandbox.fusion.malformed import MalformedValues
 from oracle_mailchimp_dagster.sandbox.fusion.mutations import Mutation, apply_mutations
 from oracle_mailchimp_dagster.sandbox.fusion.pod import PodApi
-from oracle_mailchimp_dagster.sandbox.fusion.schema import Record
+from oracle_mailchimp_dagster.sandbox.fusion.schema import PARTY_ID, Record
 from oracle_mailchimp_dagster.sandbox.fusion.store import CustomerStore
 from oracle_mailchimp_dagster.sandbox.fusion.timestamps import to_millis
 from oracle_mailchimp_dagster.sandbox.fusion.tokens import TokenAuthority
@@ -34,7 +35,8 @@ ACCOUNTS_ROUTE = RESOURCES_ROOT + "/{version}/accounts"
 
 class FusionSandbox:
     """The Oracle Fusion stand-in. `app` is the ASGI app (with stats and faults middleware); `control`
-    holds stats, faults and latency; `store`, `clock` and `tokens` are there for the control API."""
+    holds stats, faults and latency; `store`, `clock`, `tokens` and `malformed` are there for the control
+    API."""
 
     def __init__(self, config: FusionSandboxConfig | None = None) -> None:
         config = config or FusionSandboxConfig()
@@ -49,6 +51,7 @@ class FusionSandbox:
         self.store = CustomerStore(generator)
         self.tokens = TokenAuthority(self.clock, config.seed)
         self.change_rules = ChangeRuleBook(config.change_rules)
+        self.malformed = MalformedValues()
         self.acting_users: Counter[str] = Counter()
         self.control = SandboxControl(config.latency_model(), seed=config.seed, extra_stats=self._extra_stats)
         for rule in config.faults:
@@ -97,10 +100,13 @@ class FusionSandbox:
         )
 
     def mutate(self, mutations: list[Mutation]) -> list[Record]:
-        """Apply mutations as one transaction at the clock's now; returns the affected customers."""
+        """Apply mutations as one transaction at the clock's now; returns the affected customers.
+
+        A customer written loses its malformed values: Oracle has changed the row."""
         records = apply_mutations(
             self.store, mutations, self.clock.now_ms(), self.config.child_changes_bump_parent
         )
+        self.malformed.clear(record[PARTY_ID] for record in records)
         self.control.stats.count("mutations_applied", len(mutations))
         return records
 
@@ -136,5 +142,6 @@ class FusionSandbox:
             "requests_by_user": dict(self.acting_users),
             "customers": self.store.size,
             "changed_customers": self.store.changed,
+            "malformed_customers": len(self.malformed.current()),
             "clock": self.clock.snapshot()["now"],
         }

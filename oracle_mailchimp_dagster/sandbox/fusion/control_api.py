@@ -14,12 +14,15 @@
 | `POST /__sandbox/mutations` | a list of mutation ops (see `mutations.py`) applied as one transaction |
 | `POST /__sandbox/tokens/expire` | `{"token": t}` expires one token, `{}` all |
 | `GET, POST, DELETE /__sandbox/change-rules` | mutations applied before the Nth matching API request |
+| `GET, POST, DELETE /__sandbox/malform` | `{"party_numbers", "attribute", "value"}`: rows carry raw JSON |
 
-Every mutation stamps LastUpdateDate with the sandbox clock unless it carries an explicit one.
+Every mutation stamps LastUpdateDate with the sandbox clock unless it carries an explicit one. A malformed
+value (any attribute, the keyset ones too) lasts until a mutation next writes that customer, or until
+`DELETE /__sandbox/malform`; queries and this API's own views keep the stored value (`malformed.py`).
 """
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +33,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from oracle_mailchimp_dagster.sandbox.common.responses import FastJSONResponse
+from oracle_mailchimp_dagster.sandbox.fusion import keys
 from oracle_mailchimp_dagster.sandbox.fusion.change_rules import ChangeRule
 from oracle_mailchimp_dagster.sandbox.fusion.mutations import (
     CreateCustomer,
@@ -42,6 +46,7 @@ from oracle_mailchimp_dagster.sandbox.fusion.mutations import (
     UpdateCustomer,
 )
 from oracle_mailchimp_dagster.sandbox.fusion.render import data_only
+from oracle_mailchimp_dagster.sandbox.fusion.schema import BY_NAME
 from oracle_mailchimp_dagster.sandbox.fusion.timestamps import to_millis
 
 if TYPE_CHECKING:
@@ -66,6 +71,15 @@ class ClockChange(BaseModel):
 class TokenExpiry(BaseModel):
     model_config = ConfigDict(extra="forbid")
     token: str | None = Field(default=None, description="The token to expire; all tokens when absent.")
+
+
+class Malform(BaseModel):
+    """Make these customers' rendered rows carry `value` (any JSON, null included) for `attribute`."""
+
+    model_config = ConfigDict(extra="forbid")
+    party_numbers: list[str] = Field(min_length=1)
+    attribute: str
+    value: Any = Field(description="Required: the raw JSON value to send, null included.")
 
 
 class _BadRequest(Exception):
@@ -113,6 +127,7 @@ class FusionControlApi:
             ("/mutations", self._mutations, ["POST"]),
             ("/tokens/expire", self._expire_tokens, ["POST"]),
             ("/change-rules", self._change_rules, ["GET", "POST", "DELETE"]),
+            ("/malform", self._malform, ["GET", "POST", "DELETE"]),
         ]
         return [
             Route(PREFIX + path, self._guarded(handler), methods=methods)
@@ -276,3 +291,30 @@ class FusionControlApi:
             ]:
                 book.add(rule)
         return FastJSONResponse({"rules": book.rules()})
+
+    async def _malform(self, request: Request) -> Response:
+        malformed = self._sandbox.malformed
+        if request.method == "DELETE":
+            malformed.clear()
+            return Response(status_code=204)
+        if request.method == "POST":
+            change = Malform.model_validate(await _json_body(request))
+            if change.attribute not in BY_NAME:
+                raise _BadRequest(f"unknown attribute {change.attribute!r}")
+            party_ids = []
+            for number in change.party_numbers:
+                slot = self._sandbox.store.slot_of(number)
+                if slot is None:
+                    raise MutationError(f"no customer has PartyNumber {number}", status=404)
+                party_ids.append(keys.party_id(slot))
+            malformed.set(party_ids, change.attribute, change.value)
+        return FastJSONResponse({"malformed": _by_party_number(malformed.current())})
+
+
+def _by_party_number(by_party: Mapping[int, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    listed: dict[str, dict[str, Any]] = {}
+    for party_id, values in by_party.items():
+        slot = keys.slot_of_party_id(party_id)
+        assert slot is not None
+        listed[keys.party_number(slot)] = dict(values)
+    return listed

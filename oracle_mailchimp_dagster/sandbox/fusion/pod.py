@@ -174,7 +174,7 @@ class PodApi:
                 selection = select(
                     store, predicate, order, Window(offset, limit, want_total), ATTRIBUTE_INDEX, shuffle
                 )
-        renderer = ItemRenderer(self._base_url(request), shape, version)
+        renderer = ItemRenderer(self._base_url(request), shape, version, self._sandbox.malformed.current())
         items = [renderer.item(record) for record in selection.records]
         body: dict[str, Any] = {"items": items}
         if want_total:
@@ -214,7 +214,8 @@ class PodApi:
         shape = params.parse_item_shape(
             query.get("fields"), query.get("onlyData"), query.get("links"), query.get("expand")
         )
-        body = ItemRenderer(self._base_url(request), shape, version).item(record)
+        malformed = self._sandbox.malformed.current()
+        body = ItemRenderer(self._base_url(request), shape, version, malformed).item(record)
         return self._respond(body, media_type, version), 1, 0
 
     def _child(self, request: Request, version: int) -> Handled:

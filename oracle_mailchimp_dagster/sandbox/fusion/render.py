@@ -3,7 +3,8 @@
 Runs for every row of every page, so the full-width item is built with one `dict(zip(...))`.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from oracle_mailchimp_dagster.sandbox.fusion.params import ItemShape
@@ -29,6 +30,7 @@ _CHANGE_INDICATOR = (
 )
 _EMAIL = ATTRIBUTE_INDEX["EmailAddress"]
 _PHONE_FIELDS = ("PhoneCountryCode", "PhoneAreaCode", "PhoneNumber", "PhoneExtension", "FormattedPhoneNumber")
+_NOTHING_MALFORMED: Mapping[int, Mapping[str, Any]] = MappingProxyType({})
 
 
 def data_only(record: Record) -> dict[str, Any]:
@@ -96,12 +98,20 @@ CHILD_BUILDERS: dict[str, Callable[[Record], list[dict[str, Any]]]] = {
 
 
 class ItemRenderer:
-    """Renders records for one request: the projection, links and children it asked for."""
+    """Renders records for one request: the projection, links and children it asked for, with the
+    malformed values (by PartyId, see `malformed`) in place of the stored ones they cover."""
 
-    def __init__(self, base_url: str, shape: ItemShape, framework_version: int) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        shape: ItemShape,
+        framework_version: int,
+        malformed: Mapping[int, Mapping[str, Any]] = _NOTHING_MALFORMED,
+    ) -> None:
         self.collection_href = f"{base_url}/crmRestApi/resources/{VERSION}/{RESOURCE}"
         self.shape = shape
         self.framework_version = framework_version
+        self._malformed = malformed
         fields = shape.fields
         self._dates = tuple(i for i in DATETIME_INDICES if fields is None or i in fields)
 
@@ -115,6 +125,10 @@ class ItemRenderer:
             value = record[i]
             if value is not None:
                 body[NAMES[i]] = format_timestamp(value)
+        if self._malformed:
+            for name, raw in self._malformed.get(record[PARTY_ID], {}).items():
+                if name in body:  # only what the projection asked for
+                    body[name] = raw
         if self.shape.expand or not self.shape.only_data:
             href = f"{self.collection_href}/{record[PARTY_NUMBER]}"
             for child in self.shape.expand:
