@@ -50,7 +50,7 @@ def list_keys(as_json: bool) -> None:
 def rotate(reencrypt_only: bool) -> None:
     """Add a new primary key and re-encrypt every stored secret with it; old keys keep decrypting."""
     added: MasterKey | None = None
-    with open_registry() as registry:
+    with open_registry() as registry, registry.keys.editing():
         if not reencrypt_only:
             if registry.keys.uses_env:
                 raise MasterKeyError(
@@ -71,7 +71,14 @@ def rotate(reencrypt_only: bool) -> None:
                 f"{exc.reason}; nothing was re-encrypted (key {added.key_id} was added: "
                 "once fixed, run `oracle-mailchimp keys rotate --reencrypt-only`)",
             ) from None
-        primary = registry.keys.load().primary.key_id
+        keyring = registry.keys.load()
+        missing = sorted(set(registry.key_usage()) - set(keyring.key_ids))
+        if missing:  # a check after the commit: every stored secret must still have its key
+            raise MasterKeyError(
+                f"after re-encryption, secrets are encrypted with key(s) {', '.join(missing)} that "
+                f"{registry.keys.describe()} no longer holds: restore it from a backup"
+            )
+        primary = keyring.primary.key_id
     click.echo(f"re-encrypted {count} secret(s) with key {primary}")
     click.echo("older keys still decrypt until removed: `oracle-mailchimp keys remove KEY_ID`")
 
@@ -80,7 +87,7 @@ def rotate(reencrypt_only: bool) -> None:
 @click.argument("key_id")
 def remove(key_id: str) -> None:
     """Remove a key from the key file; refused while any stored secret still uses it."""
-    with open_registry() as registry:
+    with open_registry() as registry, registry.keys.editing():
         in_use = registry.key_usage().get(key_id, 0)
         if in_use:
             raise MasterKeyError(

@@ -8,9 +8,12 @@ import logging
 import os
 import stat
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 from oracle_mailchimp_dagster.secrets.errors import MasterKeyError
 from oracle_mailchimp_dagster.secrets.keyring import Keyring
@@ -32,6 +35,8 @@ _FILE_HEADER = (
 )
 
 log = logging.getLogger(__name__)
+# How long `keys rotate` / `keys remove` wait for another one to finish editing the key file.
+LOCK_TIMEOUT_S = 120.0
 
 
 def parse_key_lines(text: str, origin: str) -> list[MasterKey]:
@@ -112,8 +117,29 @@ class KeyStore:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a key file"
             raise MasterKeyError(f"cannot read key file {self.key_file}: {reason}") from None
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            log.warning("key file %s is readable by other users; run chmod 600 on it", self.key_file)
+            raise MasterKeyError(
+                f"key file {self.key_file} is open to other users (mode {stat.S_IMODE(mode):04o}): "
+                f"run `chmod 600 {self.key_file}`"
+            )
         return parse_key_lines(text, f"key file {self.key_file}")
+
+    @contextmanager
+    def editing(self) -> Iterator[None]:
+        """Hold the key file's exclusive lock: one `keys rotate` or `keys remove` at a time, from reading
+        the keys to the last re-encrypted secret, so two rotations never drop each other's key."""
+        if self.uses_env:
+            yield  # read-only here: nothing to serialise
+            return
+        lock = FileLock(f"{self.key_file}.lock", timeout=LOCK_TIMEOUT_S, mode=0o600)
+        try:
+            self.key_file.parent.mkdir(parents=True, exist_ok=True)
+            with lock:
+                yield
+        except Timeout:
+            raise MasterKeyError(
+                f"another `oracle-mailchimp keys` command has held {lock.lock_file} for "
+                f"{LOCK_TIMEOUT_S:.0f} s; try again when it has finished"
+            ) from None
 
     def _write(self, keys: list[MasterKey], *, exclusive: bool = False) -> None:
         """Replace the key file atomically; the content never exists with looser permissions than 0600."""
