@@ -1,12 +1,14 @@
 """The tenant registry: tenant configuration in the app database, credentials encrypted beside it.
 
 A tenant and its secrets are written in one transaction. Secrets are decrypted one at a time, when a
-caller asks, and returned as `SecretStr`; nothing here keeps plaintext.
+caller asks, and returned as `SecretStr`; nothing here keeps plaintext. A change of a setting the sync
+state depends on (`tenants.state_changes`) is refused while state is stored, or resets that state in
+the same transaction when the caller asks.
 """
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pydantic import SecretStr, ValidationError
@@ -23,8 +25,21 @@ from oracle_mailchimp_dagster.secrets import (
 )
 from oracle_mailchimp_dagster.store import Database, SecretName, ensure_schema_current
 from oracle_mailchimp_dagster.store import tenant_rows as rows
+from oracle_mailchimp_dagster.store.reset import StateReset, has_sync_state, reset_sync_state
 from oracle_mailchimp_dagster.tenants.errors import TenantConfigError, describe_validation_error
 from oracle_mailchimp_dagster.tenants.model import TenantConfig
+from oracle_mailchimp_dagster.tenants.state_changes import (
+    SettingChange,
+    StateChangeRefused,
+    describe_changes,
+    key_data_center,
+    state_affecting_changes,
+)
+
+RESET_ON_REQUEST = "reset on request"
+
+# (tenant id, the changes of its settings the sync state depends on)
+PendingChanges = list[tuple[str, list[SettingChange]]]
 
 
 class MissingSecretError(UserError):
@@ -44,6 +59,15 @@ class SecretInfo:
 class ImportResult:
     created: list[str]
     updated: list[str]
+    resets: list[StateReset] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    """The changes the sync state depends on, and the reset they caused (None: the state was kept)."""
+
+    changes: list[SettingChange]
+    reset: StateReset | None
 
 
 def _config(row: rows.TenantRow) -> TenantConfig:
@@ -119,12 +143,33 @@ class TenantRegistry:
             rows.insert_tenant(conn, self._row(config, now, now))
             self._store_secrets(conn, keyring, config, secrets, now)
 
-    def update(self, config: TenantConfig, secrets: Mapping[SecretName, SecretStr] | None = None) -> None:
-        """Replace a tenant's configuration; given secrets replace stored ones, unneeded ones are dropped."""
+    def update(
+        self,
+        config: TenantConfig,
+        secrets: Mapping[SecretName, SecretStr] | None = None,
+        *,
+        reset_state: bool = False,
+    ) -> UpdateResult:
+        """Replace a tenant's configuration; given secrets replace stored ones, unneeded ones are dropped.
+
+        A change the sync state depends on raises `StateChangeRefused` (nothing written) while state is
+        stored; with `reset_state` the state is reset in the same transaction instead.
+        """
+        secrets = secrets or {}
         keyring = self.keys.load(create=bool(secrets))
         now = datetime.now(UTC)
         with self.db.write() as conn:
-            self._update(conn, keyring, config, secrets or {}, now)
+            changes = self._state_changes(conn, keyring, config, secrets)
+            self._refuse_unreset(conn, [(config.id, changes)], reset_state)
+            self._update(conn, keyring, config, secrets, now)
+            reset = self._reset(conn, config.id, _changed(changes), now) if changes and reset_state else None
+        return UpdateResult(changes, reset)
+
+    def reset_state(self, tenant_id: str, reason: str = RESET_ON_REQUEST) -> StateReset:
+        """Forget the tenant's member state, retry queue and mark; the next sync loads the audience fully."""
+        with self.db.write() as conn:
+            rows.get_tenant(conn, tenant_id)
+            return self._reset(conn, tenant_id, reason, datetime.now(UTC))
 
     def remove(self, tenant_id: str) -> None:
         """Delete the tenant, its secrets and sync state; its ledger rows stay for audit."""
@@ -132,23 +177,39 @@ class TenantRegistry:
             rows.delete_tenant(conn, tenant_id)
 
     def import_tenants(
-        self, entries: Sequence[tuple[TenantConfig, Mapping[SecretName, SecretStr]]]
+        self,
+        entries: Sequence[tuple[TenantConfig, Mapping[SecretName, SecretStr]]],
+        *,
+        reset_state: bool = False,
     ) -> ImportResult:
-        """Create or update many tenants in one transaction: all of them land, or none."""
+        """Create or update many tenants in one transaction: all of them land, or none.
+
+        Existing tenants are checked as `update` checks them, all before the first write, so one
+        refusal names every tenant at fault; `reset_state` resets exactly the tenants whose changes
+        need it.
+        """
         keyring = self.keys.load(create=any(secrets for _, secrets in entries))
         now = datetime.now(UTC)
-        created: list[str] = []
-        updated: list[str] = []
+        result = ImportResult(created=[], updated=[])
         with self.db.write() as conn:
+            pending = {
+                config.id: self._state_changes(conn, keyring, config, secrets)
+                for config, secrets in entries
+                if rows.select_tenant(conn, config.id) is not None
+            }
+            self._refuse_unreset(conn, list(pending.items()), reset_state)
             for config, secrets in entries:
-                if rows.select_tenant(conn, config.id) is None:
+                if config.id not in pending and config.id not in result.created:
                     rows.insert_tenant(conn, self._row(config, now, now))
                     self._store_secrets(conn, keyring, config, secrets, now)
-                    created.append(config.id)
-                else:
-                    self._update(conn, keyring, config, secrets, now)
-                    updated.append(config.id)
-        return ImportResult(created=created, updated=updated)
+                    result.created.append(config.id)
+                    continue
+                self._update(conn, keyring, config, secrets, now)
+                result.updated.append(config.id)
+                changes = pending.get(config.id)
+                if reset_state and changes:
+                    result.resets.append(self._reset(conn, config.id, _changed(changes), now))
+        return result
 
     def reencrypt_all(self) -> int:
         """Re-encrypt every stored secret under the primary key (after `keys rotate`); returns how many."""
@@ -196,6 +257,57 @@ class TenantRegistry:
             now=now,
         )
         self._store_secrets(conn, keyring, config, secrets, now)
+
+    def _state_changes(
+        self,
+        conn: Connection,
+        keyring: Keyring,
+        config: TenantConfig,
+        secrets: Mapping[SecretName, SecretStr],
+    ) -> list[SettingChange]:
+        """The changes from the stored configuration to `config` that the sync state depends on."""
+        try:
+            current = _config(rows.get_tenant(conn, config.id))
+        except TenantConfigError:
+            return []  # a stored configuration that no longer validates cannot be compared; it is replaced
+        old_dc = new_dc = None
+        new_key = secrets.get(SecretName.MAILCHIMP_API_KEY)
+        if new_key is not None or current.mailchimp != config.mailchimp:
+            # Only then can the key's data center, and so the account, differ: decrypt just for that.
+            stored_key = self._stored_secret(conn, keyring, config.id, SecretName.MAILCHIMP_API_KEY)
+            old_dc = key_data_center(stored_key)
+            new_dc = key_data_center(new_key or stored_key)
+        return state_affecting_changes(current, config, old_data_center=old_dc, new_data_center=new_dc)
+
+    @staticmethod
+    def _refuse_unreset(conn: Connection, pending: PendingChanges, reset_state: bool) -> None:
+        """Raise `StateChangeRefused` for tenants whose changes would leave stored state meaningless."""
+        if reset_state:
+            return
+        refused = [
+            (tenant_id, changes)
+            for tenant_id, changes in pending
+            if changes and has_sync_state(conn, tenant_id)
+        ]
+        if refused:
+            raise StateChangeRefused(refused)
+
+    @staticmethod
+    def _reset(conn: Connection, tenant_id: str, reason: str, now: datetime) -> StateReset:
+        """The one place the registry resets sync state (inside the caller's transaction)."""
+        return reset_sync_state(conn, tenant_id, reason, now)
+
+    def _stored_secret(
+        self, conn: Connection, keyring: Keyring, tenant_id: str, name: SecretName
+    ) -> SecretStr | None:
+        """A stored secret decrypted, or None when absent or undecryptable (the caller only compares)."""
+        row = rows.select_secret(conn, tenant_id, name)
+        if row is None:
+            return None
+        try:
+            return self._decrypt(keyring, row)
+        except SecretDecryptionError:
+            return None
 
     def _store_secrets(
         self,
@@ -251,6 +363,11 @@ class TenantRegistry:
                 "(altered in the database, or the key material was replaced); set the secret again"
             )
         return SecretDecryptionError(row.tenant_id, row.name.value, reason)
+
+
+def _changed(changes: list[SettingChange]) -> str:
+    """The reason a reset records in the ledger."""
+    return f"settings changed: {describe_changes(changes)}"
 
 
 @contextmanager
