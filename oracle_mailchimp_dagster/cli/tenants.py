@@ -20,11 +20,30 @@ from oracle_mailchimp_dagster.diagnostics.probes import connect_probes
 from oracle_mailchimp_dagster.errors import UserError
 from oracle_mailchimp_dagster.secrets.keystore import KEYS_HELP
 from oracle_mailchimp_dagster.store import LOCATION_HELP, SyncStore, TenantExistsError
+from oracle_mailchimp_dagster.store.reset import StateReset
 from oracle_mailchimp_dagster.tenants.model import TenantConfig
 from oracle_mailchimp_dagster.tenants.registry import TenantRegistry, open_registry
+from oracle_mailchimp_dagster.tenants.state_changes import StateChangeRefused
 from oracle_mailchimp_dagster.tenants.yaml_import import load_tenant_file
 
 GROUP_HELP = f"{LOCATION_HELP}\n\n{KEYS_HELP}"
+RESET_STATE_HELP = (
+    "Allow changing the Mailchimp list id or account, the Oracle pod URL or resource path: the sync "
+    "state (member state, retry queue, mark) is reset with the change, so the next sync loads the audience "
+    "fully. Without it such a change is refused while state is stored."
+)
+FULL_LOAD = "the next sync loads the audience fully"
+
+
+def _plural(count: int, word: str, many: str | None = None) -> str:
+    return f"{count} {word if count == 1 else many or word + 's'}"
+
+
+def reset_summary(reset: StateReset) -> str:
+    """`3 members, 1 queued retry, mark cleared`: what a reset removed."""
+    mark = "mark cleared" if reset.mark_cleared else "no mark"
+    retries = _plural(reset.retries_deleted, "queued retry", "queued retries")
+    return f"{_plural(reset.members_deleted, 'member')}, {retries}, {mark}"
 
 
 @click.group(epilog=GROUP_HELP)
@@ -57,7 +76,8 @@ def add(tenant_id: str, disabled: bool, **params: Any) -> None:
 @click.option(
     "--enable/--disable", "enabled", default=None, help="Schedule the tenant, or stop scheduling it."
 )
-def update(tenant_id: str, enabled: bool | None, **params: Any) -> None:
+@click.option("--reset-state", is_flag=True, help=RESET_STATE_HELP)
+def update(tenant_id: str, enabled: bool | None, reset_state: bool, **params: Any) -> None:
     """Change some settings or secrets of a tenant; everything not given stays as it is."""
     with open_registry() as registry:
         current = registry.get(tenant_id)
@@ -66,9 +86,20 @@ def update(tenant_id: str, enabled: bool | None, **params: Any) -> None:
             data["enabled"] = enabled
         config = validate_config(data, tenant_id)
         secrets = read_secrets(params, config, prompt=False)
-        registry.update(config, secrets)
+        try:
+            result = registry.update(config, secrets, reset_state=reset_state)
+        except StateChangeRefused as exc:
+            raise UserError(f"tenants update {tenant_id}: {exc.explain(name_tenants=False)}") from None
     changed = ", ".join(name.value for name in secrets)
-    click.echo(f"updated tenant {config.id}" + (f" (new {changed})" if changed else ""))
+    line = f"updated tenant {config.id}" + (f" (new {changed})" if changed else "")
+    if result.reset is not None:
+        line += f"; state reset: {reset_summary(result.reset)}; {FULL_LOAD}"
+    elif reset_state:
+        line += (
+            "; state kept: no setting it depends on changed "
+            f"(to reset it anyway: oracle-mailchimp tenants reset {config.id} --yes)"
+        )
+    click.echo(line)
 
 
 @tenants.command("list")
@@ -160,9 +191,36 @@ def remove(tenant_id: str, yes: bool) -> None:
     click.echo(f"removed tenant {tenant_id} (its ledger rows are kept)")
 
 
+@tenants.command()
+@click.argument("tenant_id", metavar="ID")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def reset(tenant_id: str, yes: bool) -> None:
+    """Forget a tenant's member state, retry queue and mark; the next sync loads the audience fully.
+
+    The ledger keeps its history and gains a row recording the reset.
+    """
+    with open_registry() as registry:
+        registry.get(tenant_id)
+        if not yes:
+            if not sys.stdin.isatty():
+                raise UserError(
+                    f"resetting tenant '{tenant_id}' deletes its member state, retry queue and mark "
+                    f"({FULL_LOAD}): add --yes"
+                )
+            click.confirm(
+                f"Reset tenant {tenant_id}: delete its member state, retry queue and mark?", abort=True
+            )
+        done = registry.reset_state(tenant_id)
+    click.echo(
+        f"reset tenant {tenant_id}: {reset_summary(done)}; {FULL_LOAD} "
+        f"(recorded in the ledger: oracle-mailchimp audit {tenant_id} --run {done.run_id})"
+    )
+
+
 @tenants.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-def import_tenants(file: Path) -> None:
+@click.option("--reset-state", is_flag=True, help=RESET_STATE_HELP)
+def import_tenants(file: Path, reset_state: bool) -> None:
     """Create or update the tenants of a YAML file, all in one transaction.
 
     Secrets are referenced by environment variable name (oracle.client_secret_env or password_env,
@@ -170,11 +228,18 @@ def import_tenants(file: Path) -> None:
     """
     entries = load_tenant_file(file, os.environ)
     with open_registry() as registry:
-        result = registry.import_tenants(entries)
-    click.echo(
+        try:
+            result = registry.import_tenants(entries, reset_state=reset_state)
+        except StateChangeRefused as exc:
+            raise UserError(f"tenants import {file}: {exc}") from None
+    line = (
         f"imported {len(entries)} tenant(s) from {file}: "
         f"created {', '.join(result.created) or 'none'}; updated {', '.join(result.updated) or 'none'}"
     )
+    if result.resets:
+        resets = ", ".join(f"{done.tenant_id} ({reset_summary(done)})" for done in result.resets)
+        line += f"; state reset: {resets}; {FULL_LOAD}"
+    click.echo(line)
 
 
 class ChecksFailedError(UserError):
