@@ -5,8 +5,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from oracle_mailchimp_dagster.fusion import CustomerCursor, FusionCustomer
+from oracle_mailchimp_dagster.fusion import CustomerCursor, FusionCustomer, QuarantinedRow
 from oracle_mailchimp_dagster.pipeline.ports import CustomerSource
+from oracle_mailchimp_dagster.pipeline.quarantine import quarantine_key, quarantined_of
 from oracle_mailchimp_dagster.store.records import HighWaterMark
 from oracle_mailchimp_dagster.sync.customer import Customer
 
@@ -22,7 +23,9 @@ class ExtractMode(StrEnum):
 
 @dataclass(frozen=True)
 class CustomerExtract:
-    """What a run read from Oracle: one typed `Customer` per key (first seen wins), and the window."""
+    """What a run read from Oracle: one typed `Customer` per key (first seen wins), the rows that did
+    not validate (`quarantined`, small: keys and a reason; a key is in one or the other), and the
+    window."""
 
     mode: ExtractMode
     customers: list[Customer]
@@ -32,6 +35,7 @@ class CustomerExtract:
     mark_candidate: HighWaterMark | None
     retry_keys: tuple[str, ...] = ()
     stats: dict[str, int] = field(default_factory=dict)
+    quarantined: tuple[QuarantinedRow, ...] = ()
 
     @property
     def advances_mark(self) -> bool:
@@ -39,15 +43,26 @@ class CustomerExtract:
 
 
 class _Collected:
-    """The run's customers by key, in the order read; a key read twice keeps its first record."""
+    """The run's customers and quarantined rows by key, in the order read; a key read twice keeps its
+    first record, valid or quarantined."""
 
     def __init__(self) -> None:
         self.by_key: dict[str, Customer] = {}
+        self.quarantined: dict[str, QuarantinedRow] = {}
 
-    def add_all(self, records: Iterable[FusionCustomer]) -> None:
+    def __contains__(self, key: str) -> bool:
+        return key in self.by_key or key in self.quarantined
+
+    def read(self, records: Iterable[FusionCustomer]) -> None:
+        """Take every record of a stream or lookup, then what it quarantined (known once iterated)."""
         for record in records:
             customer = record.to_customer()
-            self.by_key.setdefault(customer.key, customer)
+            if customer.key not in self.quarantined:
+                self.by_key.setdefault(customer.key, customer)
+        for row in quarantined_of(records):
+            key = quarantine_key(row)
+            if key not in self.by_key:
+                self.quarantined.setdefault(key, row)
 
 
 def extract_customers(
@@ -69,7 +84,7 @@ def extract_customers(
     window_start = window_end = None
     candidate = None
     if mode is ExtractMode.KEYS:
-        found.add_all(client.fetch_customers_by_numbers(keys))
+        found.read(client.fetch_customers_by_numbers(keys))
     else:
         after = None
         if mode is ExtractMode.INCREMENTAL and mark is not None:
@@ -79,15 +94,16 @@ def extract_customers(
         else:
             window_end = now
         extraction = client.extract_customers(since=window_start, until=window_end, after=after)
-        found.add_all(extraction)
+        found.read(extraction)
         window_start = extraction.since
         stats.update(extraction.stats.snapshot())
         if extraction.cursor is not None:
             candidate = HighWaterMark(extraction.cursor.last_update_date, extraction.cursor.party_id)
-    due = tuple(k for k in dict.fromkeys(retry_keys) if k not in found.by_key)
+    due = tuple(k for k in dict.fromkeys(retry_keys) if k not in found)
     if due and mode is not ExtractMode.KEYS:
-        found.add_all(client.fetch_customers_by_numbers(due))
+        found.read(client.fetch_customers_by_numbers(due))
     stats["records"] = len(found.by_key)
+    stats["quarantined"] = len(found.quarantined)
     return CustomerExtract(
         mode=mode,
         customers=list(found.by_key.values()),
@@ -97,4 +113,5 @@ def extract_customers(
         mark_candidate=candidate,
         retry_keys=due,
         stats=stats,
+        quarantined=tuple(found.quarantined.values()),
     )

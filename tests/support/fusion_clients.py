@@ -85,3 +85,14 @@ def all_customers(sandbox: RunningFusionSandbox) -> dict[int, dict[str, Any]]:
 
 def ordered_keys(customers: dict[int, dict[str, Any]]) -> list[tuple[datetime, int]]:
     return sorted((datetime.fromisoformat(c["LastUpdateDate"]), pid) for pid, c in customers.items())
+
+
+def malform(sandbox: RunningFusionSandbox, party_numbers: list[str], attribute: str, value: Any) -> None:
+    """Make the pod send `value` (raw JSON, null included) for `attribute` in these customers' rows,
+    until they are next written or the sandbox's malformed values are cleared."""
+    control(
+        sandbox,
+        "POST",
+        "/malform",
+        json={"party_numbers": party_numbers, "attribute": attribute, "value": value},
+    )
