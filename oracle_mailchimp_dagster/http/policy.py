@@ -33,13 +33,22 @@ class RetryPolicy(BaseModel):
         return self
 
 
+# Generous for an Oracle page of 500 customers or a Mailchimp page of members; a cap, not a budget.
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+
+
 class Timeouts(BaseModel):
-    """Connect and read timeouts applied to every request (requests has no session-wide default)."""
+    """Connect and read timeouts applied to every request (requests has no session-wide default),
+    and the deadline of a whole attempt: a read timeout bounds one socket read only, so a server
+    trickling a byte at a time would hold a request for ever without it."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    connect_s: float = Field(default=10.0, gt=0)
-    read_s: float = Field(default=120.0, gt=0)
+    connect_s: float = Field(default=10.0, gt=0, description="Seconds to open a connection.")
+    read_s: float = Field(default=120.0, gt=0, description="Seconds to wait for each read.")
+    deadline_s: float = Field(
+        default=300.0, gt=0, description="Seconds one attempt may take in all: connect, headers and body."
+    )
 
     def as_requests(self) -> tuple[float, float]:
         return (self.connect_s, self.read_s)

@@ -1,4 +1,8 @@
-"""Send one logical request with bounded, jittered retries on transient failures (tenacity)."""
+"""Send one logical request with bounded, jittered retries on transient failures (tenacity).
+
+Each attempt runs under an overall deadline (`Timeouts.deadline_s`), reads at most
+`max_response_bytes` of body, and never follows a redirect.
+"""
 
 import logging
 import random
@@ -7,18 +11,28 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from tenacity import (
     RetryCallState,
     Retrying,
-    retry_if_exception_type,
+    retry_if_exception,
     stop_after_attempt,
     stop_before_delay,
 )
 
-from oracle_mailchimp_dagster.http.policy import RetryPolicy, Timeouts, backoff_seconds, parse_retry_after
+from oracle_mailchimp_dagster.http.body import capped_reader
+from oracle_mailchimp_dagster.http.deadline import Deadline
+from oracle_mailchimp_dagster.http.policy import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    RetryPolicy,
+    Timeouts,
+    backoff_seconds,
+    parse_retry_after,
+)
+from oracle_mailchimp_dagster.http.redaction import host_of
+from oracle_mailchimp_dagster.http.refusals import RedirectRefused, TransportRefusal
 from oracle_mailchimp_dagster.http.session import build_session
 from oracle_mailchimp_dagster.http.stats import CallCounters
 
@@ -39,7 +53,11 @@ _TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 
 
 class RetryableFailure(Exception):
-    """One attempt failed transiently; after the last attempt it carries the totals for the caller."""
+    """One attempt failed transiently; after the last attempt it carries the totals for the caller.
+
+    `final` marks a failure that must not be retried although it is transient (a non-idempotent
+    call that ran out of time: the server may have acted on it).
+    """
 
     def __init__(
         self,
@@ -47,11 +65,13 @@ class RetryableFailure(Exception):
         *,
         response: requests.Response | None = None,
         retry_after_s: float | None = None,
+        final: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.response = response
         self.retry_after_s = retry_after_s
+        self.final = final
         self.attempts = 1
         self.elapsed_s = 0.0
 
@@ -86,6 +106,7 @@ class HttpTransport:
         timeouts: Timeouts,
         session: requests.Session | None = None,
         pool_maxsize: int = 10,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         response_hooks: Iterable[ResponseHook] = (),
         on_retry: Callable[[RetryEvent], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -93,7 +114,9 @@ class HttpTransport:
     ) -> None:
         self.retry = retry
         self.timeouts = timeouts
+        # A session of one's own should come from build_session: its adapter enforces the deadline.
         self.session = session if session is not None else build_session(pool_maxsize)
+        self.max_response_bytes = max_response_bytes
         self._hooks = list(response_hooks)
         self._on_retry = on_retry
         self._sleep = sleep
@@ -117,24 +140,44 @@ class HttpTransport:
 
         `slot` is entered around each attempt only (never around a backoff sleep), so a concurrency
         limit holds while waiting threads do not hold it. A non-idempotent call is retried only when
-        the server cannot have acted on it (429, connect timeout).
+        the server cannot have acted on it (429, connect timeout). A 3xx raises RedirectRefused and a
+        body over the cap ResponseTooLarge (both TransportRefusal, never retried); an attempt past
+        its deadline fails as "timed out after N s", retried like any timeout.
         """
         policy = self.retry
         path = urlsplit(url).path
         started = time.monotonic()
+        deadline_s = self.timeouts.deadline_s
 
         def attempt() -> requests.Response:
             for counter in counters:
                 counter.add("http_calls")
+            deadline = Deadline(deadline_s)
             with slot():
                 try:
-                    response = self.session.request(
-                        method, url, timeout=self.timeouts.as_requests(), hooks=self._hook_map(), **kwargs
-                    )
-                except _TRANSIENT_ERRORS as exc:
+                    with deadline:
+                        response = self.session.request(
+                            method,
+                            url,
+                            timeout=self.timeouts.as_requests(),
+                            hooks=self._hook_map(),
+                            stream=True,
+                            allow_redirects=False,
+                            **kwargs,
+                        )
+                except TransportRefusal:
+                    raise
+                except Exception as exc:
+                    if deadline.expired:
+                        # The deadline shut the socket down; whatever broke, it was the clock.
+                        timed_out = f"timed out after {deadline_s:g} s (the request deadline)"
+                        raise RetryableFailure(timed_out, final=not idempotent) from None
+                    if not isinstance(exc, _TRANSIENT_ERRORS):
+                        raise
                     if not idempotent and not isinstance(exc, requests.ConnectTimeout):
                         raise
                     raise RetryableFailure(type(exc).__name__) from exc
+            _refuse_redirect(url, response)
             reason = transient(response)
             if reason is not None and (idempotent or response.status_code == 429):
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
@@ -167,7 +210,7 @@ class HttpTransport:
         retrying = Retrying(
             stop=stop_after_attempt(policy.max_attempts) | stop_before_delay(policy.max_total_s),
             wait=wait,
-            retry=retry_if_exception_type(RetryableFailure),
+            retry=retry_if_exception(lambda exc: isinstance(exc, RetryableFailure) and not exc.final),
             before_sleep=before_sleep,
             sleep=self._sleep,
             reraise=True,
@@ -179,11 +222,15 @@ class HttpTransport:
             failure.elapsed_s = time.monotonic() - started
             raise
 
-    def _hook_map(self) -> dict[str, list[ResponseHook]] | None:
-        # The body is read before caller hooks run, so a connection dropped mid-body surfaces as a
-        # transient transport error here rather than inside a hook.
-        return {"response": [_read_body, *self._hooks]} if self._hooks else None
+    def _hook_map(self) -> dict[str, list[ResponseHook]]:
+        # The body is read (capped, within the deadline) before caller hooks run, so a connection
+        # dropped mid-body surfaces as a transient transport error here rather than inside a hook.
+        return {"response": [capped_reader(self.max_response_bytes), *self._hooks]}
 
 
-def _read_body(response: requests.Response, *args: Any, **kwargs: Any) -> None:
-    _ = response.content
+def _refuse_redirect(url: str, response: requests.Response) -> None:
+    """Any 3xx stops here, naming only the host it points to (a Location may carry a token)."""
+    if 300 <= response.status_code < 400:
+        location = response.headers.get("Location")
+        target = host_of(urljoin(url, location)) if location else None
+        raise RedirectRefused(response.status_code, target)
