@@ -8,10 +8,13 @@ from oracle_mailchimp_dagster.store.engine import Database
 from oracle_mailchimp_dagster.store.errors import (
     DatabaseConfigError,
     DatabaseUnavailableError,
+    LeaseBusyError,
     SchemaNotCurrentError,
+    StaleStateError,
     TenantExistsError,
     TenantNotFoundError,
 )
+from oracle_mailchimp_dagster.store.leases import LeaseStore
 from oracle_mailchimp_dagster.store.location import DATABASE_URL_ENV, LOCATION_HELP, resolve_database_url
 from oracle_mailchimp_dagster.store.migrate import ensure_schema_current, schema_status, upgrade_schema
 from oracle_mailchimp_dagster.store.records import (
@@ -19,6 +22,7 @@ from oracle_mailchimp_dagster.store.records import (
     AudienceEventKind,
     CommitSummary,
     HighWaterMark,
+    Lease,
     LedgerEntry,
     LedgerRecord,
     RetryEntry,
@@ -38,12 +42,16 @@ __all__ = [
     "DatabaseConfigError",
     "DatabaseUnavailableError",
     "HighWaterMark",
+    "Lease",
+    "LeaseBusyError",
+    "LeaseStore",
     "LedgerEntry",
     "LedgerRecord",
     "RetryEntry",
     "RunCommit",
     "SchemaNotCurrentError",
     "SecretName",
+    "StaleStateError",
     "SyncState",
     "SyncStore",
     "TenantExistsError",

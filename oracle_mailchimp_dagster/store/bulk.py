@@ -104,9 +104,17 @@ def bulk_insert(conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]
 
 
 def bulk_upsert(
-    conn: Connection, table: sa.Table, key_columns: Sequence[str], rows: Sequence[dict[str, Any]]
+    conn: Connection,
+    table: sa.Table,
+    key_columns: Sequence[str],
+    rows: Sequence[dict[str, Any]],
+    *,
+    replace_if: str | None = None,
 ) -> None:
     """Insert or replace rows by key; keys must be unique within `rows`.
+
+    `replace_if` is SQL deciding whether an existing row is replaced (`excluded.<column>` is the new
+    value, `<table>.<column>` the stored one); without it every existing row is.
 
     On PostgreSQL the rows are copied into a session-local staging table, then merged with one
     `INSERT ... SELECT ... ON CONFLICT DO UPDATE`.
@@ -116,6 +124,8 @@ def bulk_upsert(
     columns = list(rows[0])
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key_columns)
     conflict = f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates}"
+    if replace_if is not None:
+        conflict += f" WHERE {replace_if}"
     if conn.dialect.name != "postgresql":
         _sqlite_executemany(conn, f"{_sqlite_insert_sql(table, columns)} {conflict}", columns, rows)
         return

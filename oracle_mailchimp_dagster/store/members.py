@@ -13,6 +13,12 @@ from oracle_mailchimp_dagster.store.sql import IN_CHUNK, WRITE_CHUNK, chunked, s
 from oracle_mailchimp_dagster.sync.model import MemberState
 
 _KEY = ("tenant_id", "customer_key")
+# Member state never goes backwards: a row is replaced only by state from the same or a newer Oracle
+# record (a row without a source time, written before it was kept, may be replaced by anything).
+NEVER_OLDER = (
+    "member_state.source_updated_at IS NULL OR (excluded.source_updated_at IS NOT NULL "
+    "AND excluded.source_updated_at >= member_state.source_updated_at)"
+)
 
 
 def _row(tenant_id: str, member: MemberState) -> dict[str, Any]:
@@ -47,13 +53,15 @@ def _member(mapping: Any) -> MemberState:
 
 
 def upsert_members(conn: Connection, tenant_id: str, members: Iterable[MemberState]) -> int:
-    """Insert or replace members by customer key (a key given twice keeps its last state).
+    """Insert or replace members by customer key (a key given twice keeps its last state); a stored
+    member whose Oracle record is newer than the one given is kept (see NEVER_OLDER).
 
     Each member must carry its email, subscriber hash and `last_synced_at`.
     """
     latest = {member.customer_key: member for member in members}
     for chunk in chunked(latest.values(), WRITE_CHUNK):
-        bulk_upsert(conn, member_state, _KEY, [_row(tenant_id, member) for member in chunk])
+        rows = [_row(tenant_id, member) for member in chunk]
+        bulk_upsert(conn, member_state, _KEY, rows, replace_if=NEVER_OLDER)
     return len(latest)
 
 

@@ -32,11 +32,29 @@ class HighWaterMark:
 
 @dataclass(frozen=True, slots=True)
 class SyncState:
+    """A tenant's `sync_state` row. `state_version` counts the commits that wrote member state or moved
+    the mark (and resets); `versioned_by` is the run whose commit made it (None: a reset, or none yet)."""
+
     tenant_id: str
     mark: HighWaterMark | None
     last_run_id: str | None
     last_run_at: datetime | None
     updated_at: datetime
+    state_version: int = 0
+    versioned_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """The right to write one tenant: held by `holder` (a Dagster run id) until `expires_at` unless
+    renewed; `token` proves the holder, so a renewal or release never touches a lease taken over."""
+
+    tenant_id: str
+    holder: str
+    token: str = field(repr=False)
+    acquired_at: datetime
+    renewed_at: datetime
+    expires_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +118,10 @@ class RunCommit:
 
     `new_mark` None leaves the mark where it is (replays); a mark older than the stored one is ignored,
     so the mark only ever moves forward here (use `MarkStore.reset` to move it back on purpose).
+
+    `planned_version` and `planned_mark` are the state version and mark the run planned from: when
+    `planned_version` is set, the commit is refused unless the tenant is still at both (compare-and-set).
+    None skips the check (ledger-only commits such as audience events).
     """
 
     run_id: str
@@ -110,6 +132,8 @@ class RunCommit:
     retry_upserts: Sequence[RetryEntry] = ()
     retry_clears: Sequence[str] = ()
     new_mark: HighWaterMark | None = None
+    planned_version: int | None = None
+    planned_mark: HighWaterMark | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,3 +147,4 @@ class CommitSummary:
     mark_before: HighWaterMark | None
     mark_after: HighWaterMark | None
     counts_by_outcome: dict[str, int] = field(default_factory=dict)
+    state_version: int = 0

@@ -3,10 +3,11 @@
 from datetime import UTC, datetime
 
 from oracle_mailchimp_dagster.store.engine import Database
+from oracle_mailchimp_dagster.store.errors import StaleStateError
 from oracle_mailchimp_dagster.store.ledger import append_ledger
-from oracle_mailchimp_dagster.store.marks import lock_mark, store_mark
+from oracle_mailchimp_dagster.store.marks import lock_state, store_mark
 from oracle_mailchimp_dagster.store.members import delete_members, upsert_members
-from oracle_mailchimp_dagster.store.records import CommitSummary, HighWaterMark, RunCommit
+from oracle_mailchimp_dagster.store.records import CommitSummary, HighWaterMark, RunCommit, SyncState
 from oracle_mailchimp_dagster.store.retry_queue import clear_retries, upsert_retries
 
 # PostgreSQL plans lookups from table statistics; after a bulk load it would otherwise wait for
@@ -23,22 +24,59 @@ def next_mark(current: HighWaterMark | None, proposed: HighWaterMark | None) -> 
     return max(current, proposed)
 
 
+def check_planned(
+    tenant_id: str,
+    state: SyncState | None,
+    planned_version: int,
+    planned_mark: HighWaterMark | None,
+    *,
+    moves_mark: bool,
+) -> None:
+    """Pure: raise StaleStateError unless `state` is still the one a run planned from.
+
+    The version catches any commit or reset since the plan; the mark is compared too when the run
+    would move it, so a mark moves only from the one its window started at. No state row yet is
+    version 0 without a mark.
+    """
+    version = state.state_version if state else 0
+    by = state.versioned_by if state else None
+    if version != planned_version:
+        raise StaleStateError.version(tenant_id, planned_version, version, by)
+    mark = state.mark if state else None
+    if moves_mark and mark != planned_mark:
+        raise StaleStateError.mark(tenant_id, planned_mark, mark, by)
+
+
 def commit_run(db: Database, tenant_id: str, commit: RunCommit) -> CommitSummary:
     """Write everything the run settled, atomically: a crash or error leaves no row and the old mark.
 
     The tenant's state row is locked first (SELECT ... FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on
-    SQLite), so two commits for one tenant serialise instead of interleaving.
+    SQLite), so two commits for one tenant serialise instead of interleaving, and the version check
+    (`check_planned`) sees the state the commit writes over. A commit that writes member state or moves
+    the mark bumps the state version.
     """
     now = datetime.now(UTC)
     with db.write() as conn:
-        before = lock_mark(conn, tenant_id, now)
+        state = lock_state(conn, tenant_id, now)
+        if commit.planned_version is not None:
+            check_planned(
+                tenant_id,
+                state,
+                commit.planned_version,
+                commit.planned_mark,
+                moves_mark=commit.new_mark is not None,
+            )
+        before = state.mark
         outcomes = append_ledger(conn, tenant_id, commit.run_id, now, commit.ledger)
         retries_cleared = clear_retries(conn, tenant_id, commit.retry_clears)
         retries_upserted = upsert_retries(conn, tenant_id, commit.retry_upserts, now)
         members_deleted = delete_members(conn, tenant_id, commit.member_deletes)
         members_upserted = upsert_members(conn, tenant_id, commit.member_upserts)
         after = next_mark(before, commit.new_mark)
-        store_mark(conn, tenant_id, after, now, run_id=commit.run_id, run_at=commit.finished_at)
+        changed = bool(members_upserted or members_deleted) or after != before
+        store_mark(
+            conn, tenant_id, after, now, run_id=commit.run_id, run_at=commit.finished_at, bump_version=changed
+        )
     if db.dialect == "postgresql" and members_upserted >= ANALYZE_AFTER_ROWS:
         with db.write() as conn:
             conn.exec_driver_sql("ANALYZE member_state")
@@ -52,4 +90,5 @@ def commit_run(db: Database, tenant_id: str, commit: RunCommit) -> CommitSummary
         mark_before=before,
         mark_after=after,
         counts_by_outcome=dict(outcomes),
+        state_version=state.state_version + 1 if changed else state.state_version,
     )

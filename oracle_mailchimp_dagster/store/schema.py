@@ -15,6 +15,7 @@ TENANT_ID_LENGTH = 63
 CUSTOMER_KEY_LENGTH = 100
 RUN_ID_LENGTH = 64
 EMAIL_LENGTH = 320
+LEASE_HOLDER_LENGTH = 200
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -67,6 +68,23 @@ sync_state = sa.Table(
     sa.Column("last_run_id", sa.String(RUN_ID_LENGTH), nullable=True),
     sa.Column("last_run_at", UTCDateTime(), nullable=True),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
+    # Bumped by every commit that writes member state or moves the mark, and by a reset: a run commits
+    # only if it is still the version its plan was made against (compare-and-set, see `store.runs`).
+    sa.Column("state_version", sa.Integer(), nullable=False, server_default="0"),
+    # The run whose commit made `state_version` (None: a reset, or no commit yet).
+    sa.Column("versioned_by", sa.String(RUN_ID_LENGTH), nullable=True),
+)
+
+# One writer per tenant: the run holding the row's unexpired lease (see `store.leases`).
+tenant_leases = sa.Table(
+    "tenant_leases",
+    metadata,
+    sa.Column("tenant_id", sa.String(TENANT_ID_LENGTH), _tenant_fk(), primary_key=True),
+    sa.Column("holder", sa.String(LEASE_HOLDER_LENGTH), nullable=False),
+    sa.Column("token", sa.String(64), nullable=False),
+    sa.Column("acquired_at", UTCDateTime(), nullable=False),
+    sa.Column("renewed_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
 )
 
 member_state = sa.Table(
@@ -139,4 +157,13 @@ audience_events = sa.Table(
     sa.UniqueConstraint("tenant_id", "subscriber_hash", "event", "occurred_at"),
 )
 
-ALL_TABLES = (tenants, tenant_secrets, sync_state, member_state, sync_ledger, retry_queue, audience_events)
+ALL_TABLES = (
+    tenants,
+    tenant_secrets,
+    sync_state,
+    tenant_leases,
+    member_state,
+    sync_ledger,
+    retry_queue,
+    audience_events,
+)

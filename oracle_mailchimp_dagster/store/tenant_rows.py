@@ -18,6 +18,7 @@ from oracle_mailchimp_dagster.store.schema import (
     member_state,
     retry_queue,
     sync_state,
+    tenant_leases,
     tenant_secrets,
     tenants,
 )
@@ -114,9 +115,9 @@ def update_tenant(
 
 
 def delete_tenant(conn: Connection, tenant_id: str) -> None:
-    """Remove the tenant, its secrets and its sync state; the ledger and audience events stay for audit."""
+    """Remove the tenant, its secrets, sync state and lease; the ledger and audience events stay for audit."""
     get_tenant(conn, tenant_id)
-    for table in (tenant_secrets, sync_state, member_state, retry_queue):
+    for table in (tenant_secrets, sync_state, tenant_leases, member_state, retry_queue):
         conn.execute(sa.delete(table).where(table.c.tenant_id == tenant_id))
     conn.execute(sa.delete(tenants).where(tenants.c.id == tenant_id))
 

@@ -1,21 +1,27 @@
 """Schema versions: migrating an empty database, matching the model, refusing a stale or foreign schema."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from oracle_mailchimp_dagster.store import Database, SchemaNotCurrentError, SyncStore, upgrade_schema
+from oracle_mailchimp_dagster.store.leases import LeaseStore
+from oracle_mailchimp_dagster.store.marks import MarkStore
 from oracle_mailchimp_dagster.store.migrate import (
     VERSION_TABLE,
     SchemaState,
+    _alembic_config,
     ensure_schema_current,
     head_revision,
     schema_status,
 )
-from oracle_mailchimp_dagster.store.schema import ALL_TABLES, metadata
+from oracle_mailchimp_dagster.store.schema import ALL_TABLES, metadata, sync_state
+from oracle_mailchimp_dagster.store.tenant_rows import TenantRow, insert_tenant
 
 
 def test_an_empty_database_is_behind_and_says_what_to_run(empty_db: Database) -> None:
@@ -87,3 +93,24 @@ def test_migrated_constraint_and_index_names_are_the_models(db: Database) -> Non
             assert _names(inspector.get_foreign_keys(table.name)) == expected_fks, table.name
             indexes = [i for i in inspector.get_indexes(table.name) if not i.get("duplicates_constraint")]
             assert _names(indexes) == {i.name for i in table.indexes}, table.name
+
+
+def test_0002_adds_the_lease_table_and_starts_existing_tenants_at_version_0(empty_db: Database) -> None:
+    upgrade_schema(empty_db, "0001")
+    now = datetime.now(UTC)
+    with empty_db.write() as conn:
+        insert_tenant(conn, TenantRow("acme", "Acme", {}, True, now, now))
+        conn.execute(sa.insert(sync_state).values(tenant_id="acme", updated_at=now))  # 0001's columns only
+    status = upgrade_schema(empty_db)
+    assert (status.current, status.state) == ("0002", SchemaState.CURRENT)
+    state = MarkStore(empty_db).state("acme")
+    assert state is not None and (state.state_version, state.versioned_by) == (0, None)
+    assert LeaseStore(empty_db).current("acme") is None
+
+    with empty_db.write() as conn:
+        command.downgrade(_alembic_config(conn), "0001")
+    with empty_db.read() as conn:
+        inspector = sa.inspect(conn)
+        assert "tenant_leases" not in inspector.get_table_names()
+        assert "state_version" not in {c["name"] for c in inspector.get_columns("sync_state")}
+    assert upgrade_schema(empty_db).state is SchemaState.CURRENT
