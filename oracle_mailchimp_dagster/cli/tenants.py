@@ -165,8 +165,13 @@ def show(tenant_id: str, as_json: bool) -> None:
     for secret in payload["secrets"]:
         click.echo(f"#   {secret['name']}: key {secret['key_id']}, updated {secret['updated_at']}")
     state = payload["sync_state"]
-    if state is None or state["mark_timestamp"] is None:
+    if state is None or (state["mark_timestamp"] is None and state["last_run_id"] is None):
         click.echo("# sync: no committed run yet")
+    elif state["mark_timestamp"] is None:  # reset, or no run has read a customer yet
+        click.echo(
+            f"# sync: no mark, the next run reads every customer; "
+            f"last run {state['last_run_id']} at {state['last_run_at']}"
+        )
     else:
         click.echo(
             f"# sync: mark {state['mark_timestamp']} (PartyId {state['mark_key']}), "

@@ -105,6 +105,9 @@ def test_update_with_reset_state_applies_the_change_and_resets(cli: Run, registr
     assert is_empty(snapshot(registry.db, "acme"))
     shown = json.loads(cli("tenants", "show", "acme", "--json").out)
     assert shown["sync_state"]["mark_timestamp"] is None
+    assert "# sync: no mark, the next run reads every customer; last run seed-run at " in (
+        cli("tenants", "show", "acme").out
+    )
     [reset] = SyncStore(registry.db).ledger.for_customer("acme", "*")
     assert (reset.action, reset.outcome) == ("reset", "reset")
     assert reset.detail is not None and "the Mailchimp list id (a1b2c3d4e5 -> z9y8x7w6v5)" in reset.detail
