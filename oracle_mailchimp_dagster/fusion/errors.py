@@ -1,10 +1,16 @@
-"""Typed Oracle Fusion errors, and reading Oracle's detail out of text/plain or ADF error JSON."""
+"""Typed Oracle Fusion errors, and reading Oracle's detail out of text/plain or ADF error JSON.
+
+Every message is redacted as it is built (`http.redaction`): a pod or proxy that echoes the request
+into its error body must not put credentials into an exception, a log or the Dagster event log.
+"""
 
 from dataclasses import dataclass
 
 import orjson
 
 from oracle_mailchimp_dagster.errors import UserError
+from oracle_mailchimp_dagster.http.redaction import Redact, redact_credentials
+from oracle_mailchimp_dagster.http.refusals import RedirectRefused, TransportRefusal
 
 _MAX_DETAIL = 500
 
@@ -22,7 +28,7 @@ class FusionError(Exception):
     """Anything the Fusion client could not do; names the tenant, never a credential."""
 
     def __init__(self, tenant: str, message: str) -> None:
-        super().__init__(f"Oracle Fusion tenant '{tenant}': {message}")
+        super().__init__(f"Oracle Fusion tenant '{tenant}': {redact_credentials(message)}")
         self.tenant = tenant
 
 
@@ -106,12 +112,41 @@ _HINTS = {
 }
 
 
+class FusionConfigurationError(FusionError, UserError):
+    """The transport refused an answer: a redirect (wrong base or token URL) or a body over the cap."""
+
+
+def refusal_error(tenant: str, refusal: TransportRefusal, url_name: str) -> FusionConfigurationError:
+    """A transport refusal as a configuration error, with what to check (`url_name`: "base URL")."""
+    if isinstance(refusal, RedirectRefused):
+        fix = f"check the {url_name}"
+    else:
+        fix = "raise the client's max_response_bytes or ask for smaller pages"
+    return FusionConfigurationError(tenant, f"{refusal}: {fix}")
+
+
 def hint_for(status: int) -> str:
     return _HINTS.get(status, "Unexpected client error from the pod.")
 
 
-def parse_error_details(content_type: str, body: bytes) -> tuple[OracleErrorDetail, ...]:
-    """Oracle's error text, whether the pod sent ADF error JSON, other JSON, plain text or nothing."""
+def parse_error_details(
+    content_type: str, body: bytes, *, redact: Redact = redact_credentials
+) -> tuple[OracleErrorDetail, ...]:
+    """Oracle's error text, whether the pod sent ADF error JSON, other JSON, plain text or nothing.
+
+    `redact` cleans every field taken from the body (pass one that knows the request's secrets).
+    """
+    return tuple(
+        OracleErrorDetail(
+            redact(d.detail),
+            redact(d.error_code) if d.error_code else None,
+            redact(d.error_path) if d.error_path else None,
+        )
+        for d in _raw_details(content_type, body)
+    )
+
+
+def _raw_details(content_type: str, body: bytes) -> tuple[OracleErrorDetail, ...]:
     text = body.decode("utf-8", errors="replace").strip()
     if not text:
         return ()
@@ -122,7 +157,7 @@ def parse_error_details(content_type: str, body: bytes) -> tuple[OracleErrorDeta
             document = None
         if isinstance(document, dict):
             return _json_details(document)
-    if text.lower().startswith(("<!doctype", "<html")):
+    if "html" in content_type.lower() or text.lower().startswith(("<!doctype", "<html")):
         return (OracleErrorDetail("an HTML error page"),)
     return (OracleErrorDetail(text[:_MAX_DETAIL]),)
 

@@ -7,18 +7,28 @@ import requests
 from pydantic import SecretStr
 from requests.auth import HTTPBasicAuth
 
-from oracle_mailchimp_dagster.fusion.errors import FusionAuthError, FusionUnavailableError
+from oracle_mailchimp_dagster.fusion.errors import (
+    FusionAuthError,
+    FusionUnavailableError,
+    refusal_error,
+)
 from oracle_mailchimp_dagster.fusion.settings import FusionOAuth
 from oracle_mailchimp_dagster.fusion.tokens import IssuedToken, TokenKey
 from oracle_mailchimp_dagster.fusion.transient import last_status, transient_reason
-from oracle_mailchimp_dagster.http import CallCounters, HttpTransport, RetryableFailure
+from oracle_mailchimp_dagster.http import CallCounters, HttpTransport, RetryableFailure, TransportRefusal
+from oracle_mailchimp_dagster.sync.identity import credential_fingerprint
 
 _OAUTH_ERROR_CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
 def token_key(auth: FusionOAuth) -> TokenKey:
-    """Clients with the same identity domain, client and scope share one cached token."""
-    return TokenKey(auth.token_url, auth.client_id, auth.scope)
+    """Clients with the same identity domain, client, scope and secret share one cached token.
+
+    The secret counts (by its fingerprint only): a tenant holding another's client id with a wrong
+    secret must be refused by the identity domain, not handed the other's token.
+    """
+    fingerprint = credential_fingerprint(auth.client_secret.get_secret_value())
+    return TokenKey(auth.token_url, auth.client_id, auth.scope, fingerprint)
 
 
 def bearer(token: SecretStr) -> dict[str, str]:
@@ -29,7 +39,10 @@ def bearer(token: SecretStr) -> dict[str, str]:
 def request_token(
     transport: HttpTransport, tenant: str, auth: FusionOAuth, counters: tuple[CallCounters, ...]
 ) -> IssuedToken:
-    """Ask the identity domain for a token (retried when transient), or raise a typed error why not."""
+    """Ask the identity domain for a token (retried when transient), or raise a typed error why not.
+
+    A redirect is refused (following a 307 would re-send this request wherever it points).
+    """
     try:
         response = transport.send(
             "POST",
@@ -48,6 +61,8 @@ def request_token(
             failure.elapsed_s,
             status=last_status(failure),
         ) from None
+    except TransportRefusal as refusal:
+        raise refusal_error(tenant, refusal, "token URL") from None
     if response.status_code != 200:
         code = _oauth_error_code(response)
         raise FusionAuthError(

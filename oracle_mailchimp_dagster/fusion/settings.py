@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from oracle_mailchimp_dagster.http import RetryPolicy, Timeouts
+from oracle_mailchimp_dagster.http import DEFAULT_MAX_RESPONSE_BYTES, RetryPolicy, Timeouts
 
 # The customer feed the reference recommends: party-level rows with email, phone, address, status.
 ACCOUNTS_RESOURCE_PATH = "/crmRestApi/resources/11.13.18.05/accounts"
@@ -69,7 +69,8 @@ class FusionConnection(BaseModel):
 
 
 class FusionClientOptions(BaseModel):
-    """How the client pages, overlaps windows, refreshes tokens and retries."""
+    """How the client pages, overlaps windows, refreshes tokens, retries, and how long and large an
+    answer may be."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -81,4 +82,10 @@ class FusionClientOptions(BaseModel):
         default=60.0, ge=0, description="Refresh a token this long before it expires (at most 10% of life)."
     )
     retry: RetryPolicy = RetryPolicy()
-    timeouts: Timeouts = Timeouts(connect_s=10.0, read_s=120.0)
+    # A page of 500 accounts can take Oracle a minute; no attempt may take more than five.
+    timeouts: Timeouts = Timeouts(connect_s=10.0, read_s=120.0, deadline_s=300.0)
+    max_response_bytes: int = Field(
+        default=DEFAULT_MAX_RESPONSE_BYTES,
+        ge=1024,
+        description="Largest answer body read (a page of 500 accounts is a few MiB); larger ones fail.",
+    )

@@ -1,8 +1,11 @@
 """In-process OAuth token cache shared by every thread and client: one token request per expiry.
 
-Keyed by (token URL, client id, scope). A token is reused until shortly before `expires_in` runs
-out. Concurrent callers that find no valid token queue on a per-key lock and re-check after taking
-it (double-checked locking), so fifty threads starting at once cause one token request.
+Keyed by (token URL, client id, scope, credential): the credential is the client secret's
+fingerprint (`sync.identity.credential_fingerprint`), never the secret, so a client with a wrong
+secret never borrows the token another client's right secret obtained. A token is reused until
+shortly before `expires_in` runs out. Concurrent callers that find no valid token queue on a per-key
+lock and re-check after taking it (double-checked locking), so fifty threads starting at once cause
+one token request.
 """
 
 import threading
@@ -15,9 +18,12 @@ from pydantic import SecretStr
 
 @dataclass(frozen=True)
 class TokenKey:
+    """Who a token was issued to; `credential` is the fingerprint of the secret that asked for it."""
+
     token_url: str
     client_id: str
     scope: str
+    credential: str
 
 
 @dataclass(frozen=True)

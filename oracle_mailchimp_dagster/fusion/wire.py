@@ -14,6 +14,7 @@ from oracle_mailchimp_dagster.fusion.errors import (
     FusionUnavailableError,
     hint_for,
     parse_error_details,
+    refusal_error,
 )
 from oracle_mailchimp_dagster.fusion.oauth import bearer, request_token, token_key
 from oracle_mailchimp_dagster.fusion.settings import (
@@ -24,7 +25,13 @@ from oracle_mailchimp_dagster.fusion.settings import (
 )
 from oracle_mailchimp_dagster.fusion.tokens import IssuedToken, TokenCache
 from oracle_mailchimp_dagster.fusion.transient import last_status, transient_reason
-from oracle_mailchimp_dagster.http import CallCounters, HttpTransport, RetryableFailure
+from oracle_mailchimp_dagster.http import (
+    CallCounters,
+    HttpTransport,
+    Redactor,
+    RetryableFailure,
+    TransportRefusal,
+)
 from oracle_mailchimp_dagster.http.transport import ResponseHook
 
 # The client's logger name, as before this module was split out of it, so log filters still match.
@@ -54,7 +61,13 @@ class FusionWire:
             timeouts=options.timeouts,
             session=session,
             pool_maxsize=4,
+            max_response_bytes=options.max_response_bytes,
             response_hooks=response_hooks,
+        )
+        # The tenant's own secret, in every encoding, is cut from whatever the pod echoes back.
+        auth = connection.auth
+        self._redact = Redactor(
+            [auth.client_secret if isinstance(auth, FusionOAuth) else auth.password],
         )
         self._headers = {
             "Accept": ACCEPT,
@@ -68,6 +81,7 @@ class FusionWire:
         """GET the resource with credentials; one token refresh and retry on 401, typed errors else."""
         auth = self.connection.auth
         tenant = self.connection.tenant
+        redact = self._redact
         if isinstance(auth, FusionBasicAuth):
             response = self._send(
                 params, {}, HTTPBasicAuth(auth.username, auth.password.get_secret_value()), counters
@@ -82,11 +96,13 @@ class FusionWire:
         else:
             token = self.token(auth, counters)
             response = self._send(params, bearer(token), None, counters)
+            redact = redact.with_secrets(token)
             if response.status_code == 401:
                 log.info("Oracle Fusion tenant '%s': token rejected, fetching a new one", tenant)
                 self._tokens.invalidate(token_key(auth), token)
                 token = self.token(auth, counters)
                 response = self._send(params, bearer(token), None, counters)
+                redact = redact.with_secrets(token)
                 if response.status_code == 401:
                     raise FusionAuthError(
                         tenant,
@@ -96,7 +112,9 @@ class FusionWire:
                         status=401,
                     )
         if response.status_code >= 400:
-            details = parse_error_details(response.headers.get("Content-Type", ""), response.content)
+            details = parse_error_details(
+                response.headers.get("Content-Type", ""), response.content, redact=redact
+            )
             raise FusionRequestError(tenant, response.status_code, details, hint_for(response.status_code))
         return response
 
@@ -136,3 +154,5 @@ class FusionWire:
                 failure.elapsed_s,
                 status=last_status(failure),
             ) from None
+        except TransportRefusal as refusal:
+            raise refusal_error(self.connection.tenant, refusal, "base URL") from None

@@ -1,13 +1,20 @@
-"""The process token cache: reuse until shortly before expiry, one fetch under contention."""
+"""The process token cache: reuse until shortly before expiry, one fetch under contention, one
+token per credential (a wrong secret never borrows a right one's token)."""
 
 import threading
 import time
 
+import pytest
 from pydantic import SecretStr
 
+from oracle_mailchimp_dagster.fusion import FusionAuthError, FusionOAuth
+from oracle_mailchimp_dagster.fusion.oauth import token_key
 from oracle_mailchimp_dagster.fusion.tokens import IssuedToken, TokenCache, TokenKey
+from oracle_mailchimp_dagster.sandbox.fusion import RunningFusionSandbox
+from oracle_mailchimp_dagster.sync.identity import credential_fingerprint
+from tests.support.fusion_clients import fusion_client, oauth_connection, stats
 
-KEY = TokenKey("https://idcs.example/oauth2/v1/token", "client", "scope")
+KEY = TokenKey("https://idcs.example/oauth2/v1/token", "client", "scope", "fingerprint-of-secret")
 
 
 class Clock:
@@ -89,8 +96,38 @@ def test_invalidate_drops_only_the_stale_token() -> None:
 
 def test_keys_are_separate_and_tokens_are_masked() -> None:
     cache, issue = TokenCache(), Issuer()
-    other = TokenKey(KEY.token_url, "client", "another-scope")
+    other = TokenKey(KEY.token_url, "client", "another-scope", KEY.credential)
     a, _ = cache.get(KEY, issue, margin_s=0)
     b, _ = cache.get(other, issue, margin_s=0)
     assert a != b and issue.calls == 2
     assert "token-" not in repr(a) and "token-" not in str(a)
+
+
+def test_the_key_names_the_secret_by_its_fingerprint_only() -> None:
+    def auth(secret: str) -> FusionOAuth:
+        return FusionOAuth(token_url=KEY.token_url, client_id="client", client_secret=secret, scope="scope")
+
+    right, wrong = token_key(auth("the-right-Secret-1")), token_key(auth("a-wrong-Secret-2"))
+    assert right != wrong
+    assert right.credential == credential_fingerprint("the-right-Secret-1")
+    assert "the-right-Secret-1" not in repr(right) and "a-wrong-Secret-2" not in repr(wrong)
+
+
+def test_a_wrong_secret_never_borrows_the_token_of_the_same_client_id(
+    fusion_sandbox: RunningFusionSandbox,
+) -> None:
+    """Two tenants, one OAuth client id, one process cache: only the right secret gets a token."""
+    cache = TokenCache()
+    right = fusion_client(oauth_connection(fusion_sandbox), cache=cache)
+    wrong = fusion_client(oauth_connection(fusion_sandbox, client_secret="Wr0ng-client-secret"), cache=cache)
+    right.check_token()
+    assert right.fetch_sample(limit=1) == 1
+
+    for call in (wrong.check_token, lambda: wrong.fetch_sample(limit=1)):
+        with pytest.raises(FusionAuthError) as refused:
+            call()
+        assert refused.value.oauth_error == "invalid_client" and refused.value.status == 401
+    assert stats(fusion_sandbox)["token_grants"] == 1, "the right secret's token is still the cached one"
+    assert stats(fusion_sandbox)["token_denials"] == 2
+    right.fetch_sample(limit=1)
+    assert stats(fusion_sandbox)["token_grants"] == 1
