@@ -10,11 +10,12 @@ at hand and the run goes on. Code that files record failures catches `MailchimpR
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Literal
 
 from oracle_mailchimp_dagster.errors import UserError
+from oracle_mailchimp_dagster.http.redaction import Redact, redact_credentials
 
 Scope = Literal["account", "list", "member"]
 
@@ -55,6 +56,17 @@ class MailchimpProblem:
     def retryable(self) -> bool:
         return self.kind is ErrorKind.RETRYABLE
 
+    def redacted(self, redact: Redact = redact_credentials) -> "MailchimpProblem":
+        """This problem with every text a server wrote (title, detail, field messages...) redacted."""
+        return replace(
+            self,
+            title=redact(self.title),
+            detail=redact(self.detail),
+            field_errors=tuple(FieldError(redact(e.field), redact(e.message)) for e in self.field_errors),
+            error_code=redact(self.error_code) if self.error_code else self.error_code,
+            request_id=redact(self.request_id) if self.request_id else self.request_id,
+        )
+
     def describe(self) -> str:
         head = f"{self.status} {self.title}" if self.status else self.title
         text = f"{head}: {self.detail}" if self.detail else head
@@ -64,10 +76,15 @@ class MailchimpProblem:
 
 
 class MailchimpError(Exception):
-    """A Mailchimp call failed; `problem` says how, `kind` says what to do about it."""
+    """A Mailchimp call failed; `problem` says how, `kind` says what to do about it.
+
+    The problem is redacted again here (credential-shaped text), whoever built it: its text came
+    from a server and goes to logs, run metadata and the event log.
+    """
 
     def __init__(self, problem: MailchimpProblem, context: str = "") -> None:
-        prefix = f"Mailchimp {context}: " if context else "Mailchimp: "
+        problem = problem.redacted()
+        prefix = f"Mailchimp {redact_credentials(context)}: " if context else "Mailchimp: "
         super().__init__(prefix + problem.describe())
         self.problem = problem
 

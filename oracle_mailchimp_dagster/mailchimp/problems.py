@@ -1,10 +1,15 @@
-"""Read Mailchimp error bodies (problem+json, HTML pages, batch member errors) into problems."""
+"""Read Mailchimp error bodies (problem+json, HTML pages, batch member errors) into problems.
+
+Every text taken from a body is redacted (`http.redaction`): a server or proxy echoing the request
+must not put the API key or token into a problem.
+"""
 
 from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
+from oracle_mailchimp_dagster.http.redaction import Redact, redact_credentials
 from oracle_mailchimp_dagster.mailchimp.errors import (
     ErrorKind,
     FieldError,
@@ -23,8 +28,12 @@ def problem_from_body(
     *,
     scope: Scope,
     request_id: str | None = None,
+    redact: Redact = redact_credentials,
 ) -> MailchimpProblem:
-    """A problem from a whole-response error; HTML or empty bodies keep only the status."""
+    """A problem from a whole-response error; HTML or empty bodies keep only the status.
+
+    `redact` cleans every text taken from the body (pass one that knows the request's secret).
+    """
     document: Any = None
     if body and ("json" in content_type.lower() or body.lstrip()[:1] == b"{"):
         try:
@@ -54,7 +63,7 @@ def problem_from_body(
         status,
         field_errors,
         request_id=request_id or (str(document.get("instance")) if document.get("instance") else None),
-    )
+    ).redacted(redact)
 
 
 def problem_from_batch_error(entry: Mapping[str, Any]) -> MailchimpProblem:
@@ -65,7 +74,8 @@ def problem_from_batch_error(entry: Mapping[str, Any]) -> MailchimpProblem:
     field_message = str(entry.get("field_message") or "")
     field_errors = (FieldError(field, field_message[:_MAX_TEXT]),) if field or field_message else ()
     kind = classify(None, "", message, error_code=code, has_field_errors=bool(field_errors))
-    return MailchimpProblem(kind, code or "Member Error", message, None, field_errors, error_code=code)
+    problem = MailchimpProblem(kind, code or "Member Error", message, None, field_errors, error_code=code)
+    return problem.redacted()
 
 
 def problem_from_segment_error(entry: Mapping[str, Any]) -> MailchimpProblem:
@@ -78,7 +88,7 @@ def problem_from_segment_error(entry: Mapping[str, Any]) -> MailchimpProblem:
     kind = classify(None, "", message)
     if kind is ErrorKind.UNEXPECTED:
         kind = ErrorKind.NOT_FOUND
-    return MailchimpProblem(kind, "Segment Member Error", message, None)
+    return MailchimpProblem(kind, "Segment Member Error", message, None).redacted()
 
 
 def retryable_problem(reason: str, status: int | None = None, detail: str = "") -> MailchimpProblem:

@@ -2,7 +2,7 @@
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from oracle_mailchimp_dagster.http import RetryPolicy, Timeouts
+from oracle_mailchimp_dagster.http import DEFAULT_MAX_RESPONSE_BYTES, RetryPolicy, Timeouts
 from oracle_mailchimp_dagster.mailchimp.endpoints import data_center
 
 DEFAULT_METADATA_URL = "https://login.mailchimp.com/oauth2/metadata"
@@ -51,12 +51,18 @@ class MailchimpConnection(BaseModel):
 
 
 class MailchimpClientOptions(BaseModel):
-    """Concurrency per API key (shared by every client in the process), batch size, retries, timeouts."""
+    """Concurrency per API key (shared by every client in the process), batch size, retries, timeouts,
+    and the largest answer read."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     concurrency: int = Field(default=8, ge=1, le=MAX_CONCURRENCY)
     batch_size: int = Field(default=500, ge=1, le=500)
     retry: RetryPolicy = RetryPolicy(initial_backoff_s=1.0, max_backoff_s=60.0)
-    # Mailchimp times a request out at 120 s; wait a little longer for its answer.
-    timeouts: Timeouts = Timeouts(connect_s=10.0, read_s=130.0)
+    # Mailchimp times a request out at 120 s; wait a little longer for its answer, five minutes at most.
+    timeouts: Timeouts = Timeouts(connect_s=10.0, read_s=130.0, deadline_s=300.0)
+    max_response_bytes: int = Field(
+        default=DEFAULT_MAX_RESPONSE_BYTES,
+        ge=1024,
+        description="Largest answer body read (a page of 1000 members is a few MiB); larger ones fail.",
+    )

@@ -14,7 +14,15 @@ import requests
 from pydantic import ValidationError
 from requests.auth import HTTPBasicAuth
 
-from oracle_mailchimp_dagster.http import CallCounters, HttpTransport, RetryableFailure, looks_like_html
+from oracle_mailchimp_dagster.http import (
+    CallCounters,
+    HttpTransport,
+    Redactor,
+    RedirectRefused,
+    RetryableFailure,
+    TransportRefusal,
+    looks_like_html,
+)
 from oracle_mailchimp_dagster.http.transport import ResponseHook
 from oracle_mailchimp_dagster.mailchimp.endpoints import (
     MalformedApiKey,
@@ -22,7 +30,13 @@ from oracle_mailchimp_dagster.mailchimp.endpoints import (
     api_base_from_endpoint,
     data_center,
 )
-from oracle_mailchimp_dagster.mailchimp.errors import ErrorKind, Scope, configuration_error, error_for
+from oracle_mailchimp_dagster.mailchimp.errors import (
+    ErrorKind,
+    MailchimpConfigurationError,
+    Scope,
+    configuration_error,
+    error_for,
+)
 from oracle_mailchimp_dagster.mailchimp.limits import ConcurrencyLimiter, limiter_for_key
 from oracle_mailchimp_dagster.mailchimp.problems import problem_from_body, retryable_problem
 from oracle_mailchimp_dagster.mailchimp.settings import MailchimpClientOptions, MailchimpConnection
@@ -72,12 +86,15 @@ class MailchimpWire:
         self._api_base = connection.api_base or (api_base_for_dc(self._dc) if self._dc else None)
         self._api_base_lock = threading.Lock()
         self.key_id = credential_fingerprint(secret)
+        # The key or token, in every encoding, is cut from whatever Mailchimp (or a proxy) echoes back.
+        self._redact = Redactor([secret])
         self.limiter: ConcurrencyLimiter = limiter_for_key(secret, self.options.concurrency)
         self._transport = HttpTransport(
             retry=self.options.retry,
             timeouts=self.options.timeouts,
             session=session,
             pool_maxsize=max(10, self.options.concurrency),
+            max_response_bytes=self.options.max_response_bytes,
             response_hooks=response_hooks,
         )
 
@@ -150,12 +167,18 @@ class MailchimpWire:
             last = failure.response
             problem = (
                 problem_from_body(
-                    last.status_code, last.headers.get("Content-Type", ""), last.content, scope=scope
+                    last.status_code,
+                    last.headers.get("Content-Type", ""),
+                    last.content,
+                    scope=scope,
+                    redact=self._redact,
                 )
                 if last is not None
                 else retryable_problem(failure.reason)
             )
             raise error_for(problem, f"{context} failed after {failure.attempts} attempt(s)") from None
+        except TransportRefusal as refusal:
+            raise _refused(refusal, "API base URL", context) from None
         except requests.RequestException as exc:
             raise error_for(retryable_problem(type(exc).__name__), context) from None
         if response.status_code >= 400:
@@ -165,6 +188,7 @@ class MailchimpWire:
                 response.content,
                 scope=scope,
                 request_id=response.headers.get("X-Request-Id"),
+                redact=self._redact,
             )
             if problem.kind is ErrorKind.CONFIGURATION and response.status_code in (401, 403):
                 fix = "check the API key (or OAuth token) and its data center"
@@ -189,6 +213,8 @@ class MailchimpWire:
             )
         except RetryableFailure as failure:
             raise error_for(retryable_problem(f"OAuth metadata: {failure.reason}")) from None
+        except TransportRefusal as refusal:
+            raise _refused(refusal, "OAuth metadata URL", "OAuth metadata") from None
         if response.status_code != 200:
             raise configuration_error(
                 f"the OAuth metadata endpoint refused the token (HTTP {response.status_code}): "
@@ -200,3 +226,13 @@ class MailchimpWire:
             return api_base_from_endpoint(str(endpoint))
         except (orjson.JSONDecodeError, KeyError, TypeError, ValidationError):
             raise configuration_error("the OAuth metadata answer has no api_endpoint") from None
+
+
+def _refused(refusal: TransportRefusal, url_name: str, context: str) -> MailchimpConfigurationError:
+    """A redirect or an over-cap answer: configuration (wrong URL, cap too small), never retried."""
+    if isinstance(refusal, RedirectRefused):
+        fix = f"check the {url_name}"
+    else:
+        fix = "raise the client's max_response_bytes or ask for smaller pages"
+    status = refusal.status if isinstance(refusal, RedirectRefused) else None
+    return configuration_error(f"{context}: {refusal}: {fix}", status)

@@ -1,4 +1,4 @@
-"""Backoff arithmetic and Retry-After parsing (pure)."""
+"""Backoff arithmetic and Retry-After parsing (pure), and the limits every client starts with."""
 
 import random
 from datetime import UTC, datetime
@@ -6,7 +6,15 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from oracle_mailchimp_dagster.http import RetryPolicy, backoff_seconds, parse_retry_after
+from oracle_mailchimp_dagster.fusion import FusionClientOptions
+from oracle_mailchimp_dagster.http import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    RetryPolicy,
+    Timeouts,
+    backoff_seconds,
+    parse_retry_after,
+)
+from oracle_mailchimp_dagster.mailchimp import MailchimpClientOptions
 
 POLICY = RetryPolicy(initial_backoff_s=1.0, max_backoff_s=8.0, max_retry_after_s=30.0)
 
@@ -44,3 +52,15 @@ def test_parse_retry_after_http_date() -> None:
     now = datetime(2026, 1, 5, 10, 0, 0, tzinfo=UTC)
     assert parse_retry_after("Mon, 05 Jan 2026 10:00:07 GMT", now=now) == 7.0
     assert parse_retry_after("Mon, 05 Jan 2026 09:00:00 GMT", now=now) == 0.0
+
+
+def test_every_attempt_has_a_deadline_and_every_client_a_generous_body_cap() -> None:
+    assert Timeouts().deadline_s == 300.0
+    assert Timeouts(connect_s=1, read_s=5, deadline_s=2).deadline_s == 2.0
+    with pytest.raises(ValidationError):
+        Timeouts(deadline_s=0)
+    for options in (FusionClientOptions(), MailchimpClientOptions()):
+        assert options.timeouts.deadline_s == 300.0
+        assert options.max_response_bytes == DEFAULT_MAX_RESPONSE_BYTES == 64 * 1024 * 1024
+    with pytest.raises(ValidationError):
+        FusionClientOptions(max_response_bytes=10)
