@@ -18,7 +18,7 @@ from oracle_mailchimp_dagster.sync.model import (
     PlannedAction,
 )
 from oracle_mailchimp_dagster.sync.rules import InactiveAction, MemberMapping, SyncPolicy
-from oracle_mailchimp_dagster.sync.state import NO_MEMBER, REJECTED
+from oracle_mailchimp_dagster.sync.state import NO_MEMBER, REJECTED, is_older
 
 _INACTIVE_DONE = {
     InactiveAction.UNSUBSCRIBE: frozenset({"unsubscribed", "cleaned", "archived", "deleted"}),
@@ -45,6 +45,24 @@ def _latest_per_key(customers: Iterable[Customer]) -> list[Customer]:
         if known is None or customer.recency >= known.recency:
             latest[customer.key] = customer
     return list(latest.values())
+
+
+def _older_than_stored(c: Customer, stored: MemberState) -> PlannedAction:
+    """A record older than the state already synced is not applied: member state never goes back."""
+    assert stored.last_update is not None
+    return PlannedAction(
+        customer_key=c.key,
+        action=Action.SKIP,
+        reason=(
+            f"Oracle record of {c.last_update_date.isoformat()} is older than the one already synced "
+            f"({stored.last_update.isoformat()}); not applied"
+        ),
+        party_id=c.party_id,
+        last_update=c.last_update_date,
+        active=c.active,
+        email=stored.email,
+        subscriber_hash=stored.subscriber_hash,
+    )
 
 
 def _newer_holder(holders: Iterable[MemberState], winner: Customer) -> str | None:
@@ -217,9 +235,14 @@ def plan_actions(
 
     `states` holds the last synced state of the batch's customers and of every other customer
     sharing one of their addresses, so shared addresses are never removed from under someone.
+
+    A customer whose stored state came from a newer Oracle record is skipped and left out of the
+    batch, so its stored state keeps its claim on its address as any customer outside the batch does.
     """
     latest = _latest_per_key(customers)
-    planned = _Planner(states, mapping, fields, policy).plan(latest)
+    stale = {c.key for c in latest if is_older(c.last_update_date, states.get(c.key))}
+    planned = _Planner(states, mapping, fields, policy).plan([c for c in latest if c.key not in stale])
+    planned.update({c.key: _older_than_stored(c, states[c.key]) for c in latest if c.key in stale})
     return [planned[c.key] for c in latest]
 
 

@@ -1,6 +1,11 @@
-"""The member state a record leaves behind once its planned action has succeeded."""
+"""The member state a record leaves behind once its planned action has succeeded.
+
+Member state never goes backwards: a record older (by Oracle's last-update time) than the one the
+stored state came from leaves that state as it is, whatever its action.
+"""
 
 from dataclasses import replace
+from datetime import datetime
 
 from oracle_mailchimp_dagster.sync.model import Action, MemberState, PlannedAction
 
@@ -12,6 +17,16 @@ NO_MEMBER = frozenset({None, "deleted", REJECTED})
 _REMOVED_STATUS = {Action.UNSUBSCRIBE: "unsubscribed", Action.ARCHIVE: "archived", Action.DELETE: "deleted"}
 
 
+def is_older(last_update: datetime | None, prev: MemberState | None) -> bool:
+    """A record last updated at `last_update` is older than the one the stored state `prev` came from."""
+    return (
+        prev is not None
+        and prev.last_update is not None
+        and last_update is not None
+        and last_update < prev.last_update
+    )
+
+
 def state_after_success(
     action: PlannedAction, prev: MemberState | None, member_status: str | None = None
 ) -> MemberState | None:
@@ -19,6 +34,8 @@ def state_after_success(
 
     `member_status` is the status Mailchimp reported for the member after the write, if any.
     """
+    if is_older(action.last_update, prev):
+        return prev
     kind = action.action
     if kind in (Action.UPSERT, Action.EMAIL_CHANGE):
         return MemberState(
@@ -51,6 +68,9 @@ def state_after_success(
         )
     if kind in (Action.SKIP, Action.SKIP_UNCHANGED) and not action.active:
         return replace(prev, active=False, last_update=action.last_update) if prev is not None else None
+    if kind is Action.SKIP_UNCHANGED and prev is not None:
+        # Nothing to send, but this record is the newest seen: a later, older one must be judged by it.
+        return replace(prev, last_update=action.last_update)
     return prev
 
 
@@ -61,6 +81,8 @@ def state_after_refusal(action: PlannedAction, prev: MemberState | None) -> Memb
     Only for a customer without a member; an existing member keeps its state.
     """
     if action.action is not Action.UPSERT or (prev is not None and prev.known_status not in NO_MEMBER):
+        return prev
+    if is_older(action.last_update, prev):
         return prev
     return MemberState(
         customer_key=action.customer_key,
