@@ -1,6 +1,7 @@
 """`oracle-mailchimp db`: apply the schema migrations and show where the database stands."""
 
 import json
+import os
 
 import click
 
@@ -16,7 +17,8 @@ def db() -> None:
 
 @db.command()
 def upgrade() -> None:
-    """Apply every pending schema migration (safe to run again)."""
+    """Apply every pending schema migration, and prepare the Dagster instance of DAGSTER_HOME (safe to
+    run again; run it once before starting several syncs, the daemon or the UI on a new home)."""
     database = Database.from_url()
     try:
         before = schema_status(database)
@@ -27,6 +29,15 @@ def upgrade() -> None:
         click.echo(f"{database.display_url}: schema already at {after.current}")
     else:
         click.echo(f"{database.display_url}: schema upgraded from {before.current_label} to {after.current}")
+    if not os.environ.get("DAGSTER_HOME", "").strip():
+        click.echo("Dagster instance: DAGSTER_HOME is not set, so there is no instance to prepare")
+        return
+    from oracle_mailchimp_dagster.cli.sync import dagster_home  # Dagster loads only when needed
+    from oracle_mailchimp_dagster.defs.instance import upgrade_instance
+
+    home = dagster_home(os.environ)
+    home.mkdir(parents=True, exist_ok=True)
+    upgrade_instance(home, click.echo)
 
 
 @db.command()
