@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Protocol, TypeVar
 
+from oracle_mailchimp_dagster.http.redaction import Redactor
 from oracle_mailchimp_dagster.sync.mapping import mapping_problems
 from oracle_mailchimp_dagster.sync.model import ListField
 from oracle_mailchimp_dagster.tenants.model import OracleAuthMode, TenantConfig
@@ -50,14 +51,6 @@ class MailchimpProbe(Protocol):
 
     def merge_fields(self, list_id: str) -> Sequence[ListField]:
         """Every merge field of the audience."""
-
-
-def redact(text: str, secrets: Sequence[str]) -> str:
-    """Defence in depth: a client error that echoed a credential must not reach the report."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "**********")
-    return text
 
 
 def _describe(exc: Exception) -> str:
@@ -212,7 +205,10 @@ def run_checks(
             results.append(check_merge_fields(tenant, mailchimp))
         else:
             results.append(_not_run("Mailchimp merge fields", "Mailchimp audience"))
-    return [CheckResult(r.name, r.ok, redact(r.detail, secrets), redact(r.fix, secrets)) for r in results]
+    # Defence in depth: the clients redact their own errors; the report redacts everything again, with
+    # the tenant's secrets known (plaintext, any encoding) and any credential-shaped text.
+    redact = Redactor(secrets)
+    return [CheckResult(r.name, r.ok, redact(r.detail), redact(r.fix)) for r in results]
 
 
 def render_report(tenant: TenantConfig, results: Sequence[CheckResult]) -> str:

@@ -38,7 +38,7 @@ from oracle_mailchimp_dagster.tenants.registry import TenantRegistry
 
 # One retry, a second apart: enough for a blip, short enough for someone waiting at a terminal.
 PROBE_RETRY = RetryPolicy(max_attempts=2, initial_backoff_s=1.0, max_backoff_s=2.0, max_total_s=30.0)
-PROBE_TIMEOUTS = Timeouts(connect_s=10.0, read_s=60.0)
+PROBE_TIMEOUTS = Timeouts(connect_s=10.0, read_s=60.0, deadline_s=60.0)
 
 
 @contextmanager

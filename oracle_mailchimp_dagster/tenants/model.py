@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from croniter import croniter
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from oracle_mailchimp_dagster.http.redaction import redact
 from oracle_mailchimp_dagster.store.records import SecretName
 from oracle_mailchimp_dagster.sync.rules import StatusIfNew, SyncPolicy
 from oracle_mailchimp_dagster.tenants.mapping import FieldMapping, TagRule, default_merge_fields
@@ -49,14 +50,15 @@ def is_loopback(host: str) -> bool:
 def service_url(value: str) -> str:
     """An absolute http(s) URL without query or fragment; https unless the host is loopback."""
     parts = urlsplit(value)
+    shown = redact(value)  # never echo a password in userinfo or a token in the query
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"'{value}' is not an absolute http(s) URL")
+        raise ValueError(f"'{shown}' is not an absolute http(s) URL")
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ValueError(
-            f"'{value}' must use https (plain http is allowed only for localhost, 127.0.0.1 and ::1)"
+            f"'{shown}' must use https (plain http is allowed only for localhost, 127.0.0.1 and ::1)"
         )
     if parts.query or parts.fragment:
-        raise ValueError(f"'{value}' must not have a query string or fragment")
+        raise ValueError(f"'{shown}' must not have a query string or fragment")
     if parts.username or parts.password:
         raise ValueError("the URL must not contain credentials; pass them as secrets")
     return value.rstrip("/")
