@@ -229,10 +229,12 @@ class MailchimpWire:
 
 
 def _refused(refusal: TransportRefusal, url_name: str, context: str) -> MailchimpConfigurationError:
-    """A redirect or an over-cap answer: configuration (wrong URL, cap too small), never retried."""
+    """A redirect or an over-cap answer: configuration (wrong URL, cap too small), never retried.
+
+    No status: the redirect's is in the message, and a 3xx is not an answer from the API.
+    """
     if isinstance(refusal, RedirectRefused):
         fix = f"check the {url_name}"
     else:
         fix = "raise the client's max_response_bytes or ask for smaller pages"
-    status = refusal.status if isinstance(refusal, RedirectRefused) else None
-    return configuration_error(f"{context}: {refusal}: {fix}", status)
+    return configuration_error(f"{context}: {refusal}: {fix}")
