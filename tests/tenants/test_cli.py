@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import yaml
 
 from oracle_mailchimp_dagster.secrets import KeyStore
-from oracle_mailchimp_dagster.store import Database
+from oracle_mailchimp_dagster.store import Database, schema_status
 from oracle_mailchimp_dagster.store.schema import tenant_secrets
 from oracle_mailchimp_dagster.tenants import TenantRegistry
 from tests.fixtures.store import CliResult, dump_database
@@ -217,20 +217,24 @@ def test_generated_keys_are_valid_master_keys(run_cli: Run, monkeypatch: pytest.
 
 def test_db_status_and_upgrade(run_cli: Run, empty_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ORACLE_MAILCHIMP_DATABASE_URL", empty_db.url.render_as_string(hide_password=False))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)  # the instance: tests/cli/test_db_cli.py
+    head = schema_status(empty_db).head
     behind = run_cli("db", "status")
     assert behind.code != 0
     assert "schema:   empty (no schema)" in behind.out
     assert behind.err.strip().endswith("run `oracle-mailchimp db upgrade`")
     refused = one_error_line(run_cli("tenants", "list"))
     assert refused == (
-        "oracle-mailchimp: database schema is at empty (no schema), this version needs 0001: "
+        f"oracle-mailchimp: database schema is at empty (no schema), this version needs {head}: "
         "run `oracle-mailchimp db upgrade`"
     )
     upgraded = run_cli("db", "upgrade")
-    assert upgraded.code == 0 and "schema upgraded from empty (no schema) to 0001" in upgraded.out
+    assert upgraded.code == 0 and f"schema upgraded from empty (no schema) to {head}" in upgraded.out
     status = run_cli("db", "status", "--json")
     assert status.code == 0 and json.loads(status.out)["state"] == "current"
-    assert run_cli("db", "upgrade").out.strip().endswith("schema already at 0001")
+    again = run_cli("db", "upgrade").out.strip().splitlines()
+    assert again[0].endswith(f"schema already at {head}")
+    assert again[1] == "Dagster instance: DAGSTER_HOME is not set, so there is no instance to prepare"
 
 
 def test_help_names_the_database_and_key_locations(run_cli: Run) -> None:
