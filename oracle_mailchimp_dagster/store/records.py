@@ -33,7 +33,7 @@ class HighWaterMark:
 @dataclass(frozen=True, slots=True)
 class SyncState:
     """A tenant's `sync_state` row. `state_version` counts the commits that wrote member state or moved
-    the mark (and resets); `versioned_by` is the run whose commit made it (None: a reset, or none yet)."""
+    the mark, and resets; `versioned_by` is the run (or reset) that made it (None: none yet)."""
 
     tenant_id: str
     mark: HighWaterMark | None

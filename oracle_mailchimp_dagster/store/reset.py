@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from oracle_mailchimp_dagster.store.ledger import append_ledger
-from oracle_mailchimp_dagster.store.marks import lock_mark
+from oracle_mailchimp_dagster.store.marks import bump_state_version, lock_mark, store_mark
 from oracle_mailchimp_dagster.store.records import LedgerRecord
 from oracle_mailchimp_dagster.store.schema import member_state, retry_queue, sync_state
 
@@ -56,15 +56,6 @@ def _delete_rows(conn: Connection, table: sa.Table, tenant_id: str) -> int:
     return int(conn.execute(sa.delete(table).where(table.c.tenant_id == tenant_id)).rowcount)
 
 
-def _clear_mark(conn: Connection, tenant_id: str, now: datetime) -> None:
-    """The one write a reset makes to the tenant's `sync_state` row (locked by the caller)."""
-    conn.execute(
-        sa.update(sync_state)
-        .where(sync_state.c.tenant_id == tenant_id)
-        .values(mark_timestamp=None, mark_key=None, updated_at=now)
-    )
-
-
 def reset_sync_state(conn: Connection, tenant_id: str, reason: str, now: datetime) -> StateReset:
     """Delete the tenant's member state and retry queue, clear its mark, and record why in the ledger.
 
@@ -75,10 +66,14 @@ def reset_sync_state(conn: Connection, tenant_id: str, reason: str, now: datetim
     mark = lock_mark(conn, tenant_id, now)
     members = _delete_rows(conn, member_state, tenant_id)
     retries = _delete_rows(conn, retry_queue, tenant_id)
-    _clear_mark(conn, tenant_id, now)
+    run_id = reset_run_id(now)
+    # The reset moves the state version on (authored by its run id): a run planned before it cannot
+    # commit old-audience state afterwards.
+    store_mark(conn, tenant_id, None, now, bump_version=False)
+    bump_state_version(conn, tenant_id, now, run_id)
     reset = StateReset(
         tenant_id=tenant_id,
-        run_id=reset_run_id(now),
+        run_id=run_id,
         members_deleted=members,
         retries_deleted=retries,
         mark_cleared=mark is not None,

@@ -145,3 +145,15 @@ def test_an_unknown_tenant_is_named_and_nothing_is_written(db: Database) -> None
     with pytest.raises(TenantNotFoundError, match="no tenant 'nobody'"), db.write() as conn:
         reset_sync_state(conn, "nobody", "reset on request", NOW)
     assert rows_of(db, sync_ledger, "nobody") == 0
+
+
+def test_a_reset_moves_the_state_version_on(db: Database, tenant_id: str) -> None:
+    store = SyncStore(db)
+    store.commit_run(tenant_id, RunCommit("run-1", T0, new_mark=HighWaterMark(T0, 1)))
+    before = store.marks.state(tenant_id)
+    assert before is not None
+    with db.write() as conn:
+        reset = reset_sync_state(conn, tenant_id, "test", T0)
+    after = store.marks.state(tenant_id)
+    assert after is not None and after.state_version == before.state_version + 1
+    assert after.versioned_by == reset.run_id and after.mark is None
