@@ -264,6 +264,21 @@ def failure_sample(store: SyncStore, tenant_id: str, run_id: str, count: int) ->
     help="These customers (PartyNumber); repeat it or separate keys with commas.",
 )
 @click.option("--dry-run", is_flag=True, help="Plan only: nothing is sent or recorded; the mark stays.")
+@click.option(
+    "--lease-wait",
+    "lease_wait_s",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="While another run syncs the tenant, wait this long for it before failing (default 600; 0: fail "
+    "at once).",
+)
+@click.option(
+    "--lease-ttl",
+    "lease_ttl_s",
+    type=click.FloatRange(min=1),
+    metavar="SECONDS",
+    help="How long this run's lease on the tenant outlives the run if it dies (default 60).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("-v", "--verbose", is_flag=True, help="Also stream Dagster's event log to stderr.")
 def sync(
@@ -275,14 +290,17 @@ def sync(
     failed_only: bool,
     customers: tuple[str, ...],
     dry_run: bool,
+    lease_wait_s: float | None,
+    lease_ttl_s: float | None,
     as_json: bool,
     verbose: bool,
 ) -> None:
     """Sync one tenant now: the job the schedules run, on the Dagster instance of DAGSTER_HOME.
 
     Without a selection: the customers changed since the last run (plus due retries). At most one of
-    --full, --since/--until, --replay-run, --customer. Exits 0 when the run succeeded, 1 when it
-    failed (with the reason), 2 for bad usage.
+    --full, --since/--until, --replay-run, --customer. One run per tenant writes at a time: while
+    another holds the tenant, this one waits (--lease-wait), then fails naming it. Exits 0 when the
+    run succeeded, 1 when it failed (with the reason), 2 for bad usage.
     """
     import dagster as dg
 
@@ -297,6 +315,8 @@ def sync(
         failed_only=failed_only,
         customer_keys=customer_keys(customers),
         dry_run=dry_run,
+        lease_wait_s=lease_wait_s,
+        lease_ttl_s=lease_ttl_s,
     )
     check_selection(request)
     dagster_home(os.environ)

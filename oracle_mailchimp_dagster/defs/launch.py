@@ -1,6 +1,8 @@
 """Run the sync job for one tenant on the configured Dagster instance, as the CLI and demo do.
 
 The run is recorded in the instance (DAGSTER_HOME), so it shows in the Dagster UI like a scheduled one.
+It executes in this process, outside the instance's run queue and so outside dagster.yaml's one run
+per tenant: the tenant's lease, taken by the assets themselves, keeps it from overlapping another run.
 """
 
 from collections.abc import Sequence
@@ -11,6 +13,7 @@ import dagster as dg
 
 from oracle_mailchimp_dagster.defs.build import build_definitions
 from oracle_mailchimp_dagster.defs.partitions import TENANTS
+from oracle_mailchimp_dagster.defs.resources import AppDatabase
 from oracle_mailchimp_dagster.defs.run_tags import run_tags
 from oracle_mailchimp_dagster.errors import UserError
 from oracle_mailchimp_dagster.tenants.registry import TenantRegistry
@@ -20,7 +23,8 @@ JOB = "tenant_sync_job"
 
 @dataclass(frozen=True)
 class SyncRequest:
-    """The CLI's options: one replay route at most (see `pipeline.selection`), and dry run."""
+    """The CLI's options: one replay route at most (see `pipeline.selection`), dry run, and the
+    lease settings when not the app_db resource's defaults."""
 
     tenant_id: str
     full: bool = False
@@ -30,6 +34,20 @@ class SyncRequest:
     failed_only: bool = False
     customer_keys: Sequence[str] = ()
     dry_run: bool = False
+    lease_wait_s: float | None = None
+    lease_ttl_s: float | None = None
+
+    def resources(self) -> dict[str, object]:
+        """Resources replacing the defaults: the app database with these lease settings, if any."""
+        if self.lease_wait_s is None and self.lease_ttl_s is None:
+            return {}
+        default = AppDatabase()
+        wait, ttl = self.lease_wait_s, self.lease_ttl_s
+        app_db = AppDatabase(
+            lease_wait_seconds=default.lease_wait_seconds if wait is None else wait,
+            lease_ttl_seconds=default.lease_ttl_seconds if ttl is None else ttl,
+        )
+        return {"app_db": app_db}
 
     def run_config(self) -> dict[str, Any]:
         extract: dict[str, Any] = {"full": self.full, "failed_only": self.failed_only}
@@ -89,13 +107,18 @@ def launch_sync(
     instance: dg.DagsterInstance,
     definitions: dg.Definitions | None = None,
 ) -> SyncSummary:
-    """Run the job in this process on `instance`; failures are returned, not raised."""
+    """Run the job in this process on `instance`; failures are returned, not raised.
+
+    `definitions` (the demo's) bring their own resources, so they cannot take the request's lease
+    settings as well."""
+    if definitions is not None and request.resources():
+        raise ValueError("lease settings apply to the default definitions; set them on app_db instead")
     tenant = registry.get(request.tenant_id)
     if not tenant.enabled:
         raise UserError(f"tenant '{tenant.id}' is disabled: enable it with `oracle-mailchimp tenants update`")
     if not instance.has_dynamic_partition(TENANTS, tenant.id):
         instance.add_dynamic_partitions(TENANTS, [tenant.id])
-    job = (definitions or build_definitions()).resolve_job_def(JOB)
+    job = (definitions or build_definitions(request.resources())).resolve_job_def(JOB)
     tags = run_tags(tenant.id, registry.mailchimp_secret(tenant).get_secret_value())
     result = job.execute_in_process(
         instance=instance,

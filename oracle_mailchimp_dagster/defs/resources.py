@@ -4,6 +4,8 @@ Retries and timeouts are resource fields (as in dagster-fivetran), so they can b
 deployment in run config or Definitions without code.
 """
 
+import time
+from collections.abc import Callable
 from datetime import timedelta
 from functools import lru_cache
 
@@ -19,8 +21,11 @@ from oracle_mailchimp_dagster.pipeline.ports import AudienceClient, CustomerSour
 from oracle_mailchimp_dagster.secrets import KeyStore
 from oracle_mailchimp_dagster.store.engine import Database
 from oracle_mailchimp_dagster.store.errors import TenantNotFoundError
+from oracle_mailchimp_dagster.store.lease_keeper import LEASES
+from oracle_mailchimp_dagster.store.leases import LeaseStore
 from oracle_mailchimp_dagster.store.location import normalise_url, resolve_database_url
 from oracle_mailchimp_dagster.store.migrate import ensure_schema_current
+from oracle_mailchimp_dagster.store.records import Lease
 from oracle_mailchimp_dagster.store.sync_store import SyncStore
 from oracle_mailchimp_dagster.tenants.connections import fusion_connection, mailchimp_connection
 from oracle_mailchimp_dagster.tenants.model import TenantConfig
@@ -36,12 +41,29 @@ def _database(url: str) -> Database:
 
 class AppDatabase(dg.ConfigurableResource):
     """The connector's own database. Without `database_url`: ORACLE_MAILCHIMP_DATABASE_URL, else a
-    SQLite file under DAGSTER_HOME."""
+    SQLite file under DAGSTER_HOME.
+
+    Each asset step opens its tenant here (`tenant_step`), holding the tenant's lease for its run: the
+    lease is a row of this database and the step's first act, so its settings live beside the URL. A
+    run releases it after its commit, or when it ends (`teardown_after_execution`) however it ended.
+    """
 
     database_url: str | None = Field(
         default=None,
         description="sqlite:///PATH or postgresql://USER@HOST/DB; default: ORACLE_MAILCHIMP_DATABASE_URL, "
         "else oracle_mailchimp.db in DAGSTER_HOME",
+    )
+    lease_ttl_seconds: float = Field(
+        default=60.0,
+        ge=1.0,
+        description="Seconds a run's lease on its tenant lasts unless renewed (renewed every third of it): "
+        "how long a run that died keeps the next run of its tenant waiting",
+    )
+    lease_wait_seconds: float = Field(
+        default=600.0,
+        ge=0.0,
+        description="Seconds a run waits while another run syncs its tenant before it fails naming that "
+        "run (0: fail at once)",
     )
 
     def database(self) -> Database:
@@ -54,8 +76,12 @@ class AppDatabase(dg.ConfigurableResource):
     def registry(self) -> TenantRegistry:
         return TenantRegistry.open(self.database())
 
-    def tenant_step(self, tenant_id: str) -> TenantStep:
-        """The partition's tenant with its registry and store (the schema is checked once)."""
+    def tenant_step(
+        self, tenant_id: str, *, holder: str, log: Callable[[str], None] | None = None
+    ) -> TenantStep:
+        """The partition's tenant with its registry and store (the schema is checked once), its lease
+        held by `holder` (the run id): kept from an earlier step of the run, else acquired, waiting up
+        to `lease_wait_seconds` for another run (LeaseBusyError after that)."""
         db = self.database()
         ensure_schema_current(db)
         registry, store = TenantRegistry(db, KeyStore.from_env()), SyncStore(db)
@@ -67,7 +93,32 @@ class AppDatabase(dg.ConfigurableResource):
                 f"of the registry; add one with `oracle-mailchimp tenants add {tenant_id} ...` (or "
                 "`tenants import FILE.yaml`), not with the UI's 'Add a partition'"
             ) from None
-        return TenantStep(tenant, registry, store)
+
+        def waiting(lease: Lease) -> None:
+            if log is not None:
+                until = lease.expires_at.isoformat(timespec="seconds")
+                log(f"tenant '{tenant_id}' is being synced by run {lease.holder} (lease until {until})")
+
+        started = time.monotonic()
+        LEASES.hold(
+            LeaseStore(db),
+            tenant_id,
+            holder,
+            ttl=timedelta(seconds=self.lease_ttl_seconds),
+            wait=timedelta(seconds=self.lease_wait_seconds),
+            on_wait=waiting,
+        )
+        return TenantStep(tenant, registry, store, lease_waited_s=time.monotonic() - started)
+
+    def release_leases(self, holder: str) -> None:
+        """Give up every tenant lease `holder` holds in this process (after its commit)."""
+        LEASES.release(holder)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        """A run ends, succeeded or failed: its leases go (the in-process executor sets resources up
+        once per run, so this runs after its last step)."""
+        if context.run is not None:
+            LEASES.release(context.run.run_id)
 
 
 class SyncCheckThresholds(dg.ConfigurableResource):

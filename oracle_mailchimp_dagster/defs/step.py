@@ -1,4 +1,5 @@
-"""What every asset step starts with, written once: the tenant of the partition, its registry and store.
+"""What every asset step starts with, written once: the tenant of the partition, its registry and store
+(and its lease, see `AppDatabase.tenant_step`).
 
 Problems a person must fix (a tenant that is not registered, a schema behind, a wrong key, a mapping
 that does not fit the audience) leave the step as a `dg.Failure` with a readable description and no
@@ -19,11 +20,13 @@ from oracle_mailchimp_dagster.tenants.registry import TenantRegistry
 
 @dataclass(frozen=True)
 class TenantStep:
-    """One asset step of one tenant: its configuration, the registry (for secrets) and the sync store."""
+    """One asset step of one tenant: its configuration, the registry (for secrets) and the sync store,
+    opened under the tenant's lease (`lease_waited_s`: how long the step waited for another run)."""
 
     tenant: TenantConfig
     registry: TenantRegistry
     store: SyncStore
+    lease_waited_s: float = 0.0
 
     @property
     def tenant_id(self) -> str:

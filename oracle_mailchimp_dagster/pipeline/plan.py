@@ -11,7 +11,9 @@ from oracle_mailchimp_dagster.errors import UserError
 from oracle_mailchimp_dagster.mailchimp import MergeField
 from oracle_mailchimp_dagster.mailchimp.models import list_fields_by_tag
 from oracle_mailchimp_dagster.pipeline.extract import CustomerExtract
-from oracle_mailchimp_dagster.store.records import HighWaterMark
+from oracle_mailchimp_dagster.store.errors import StaleStateError
+from oracle_mailchimp_dagster.store.records import HighWaterMark, SyncState
+from oracle_mailchimp_dagster.store.runs import check_planned
 from oracle_mailchimp_dagster.store.sync_store import SyncStore
 from oracle_mailchimp_dagster.sync.customer import Customer
 from oracle_mailchimp_dagster.sync.emails import normalize_email
@@ -53,7 +55,13 @@ def load_states(store: SyncStore, tenant_id: str, customers: Sequence[Customer])
 
 @dataclass(frozen=True)
 class MemberPlan:
-    """The member frame: one planned action per customer, and what the results step needs."""
+    """The member frame: one planned action per customer, and what the results step needs.
+
+    `state_version` and `mark_before` are the tenant's state the plan was made against: the results
+    step executes it only while the tenant is still there (a persisted plan re-executed after another
+    run committed is refused). None: a plan pickled before versions existed (the class default fills
+    it in on unpickling), refused too.
+    """
 
     actions: pd.DataFrame
     managed_members: int
@@ -62,9 +70,18 @@ class MemberPlan:
     retry_keys: tuple[str, ...] = ()
     counts: dict[str, int] = field(default_factory=dict)
     invalid_by_reason: dict[str, int] = field(default_factory=dict)
+    state_version: int | None = None
+    mark_before: HighWaterMark | None = None
 
     def planned(self) -> list[PlannedAction]:
         return [frame_action(row) for row in self.actions.itertuples(index=False)]
+
+    def check_current(self, tenant_id: str, state: SyncState | None) -> None:
+        """Raise StaleStateError unless the tenant is still at the version (and, for a run that moves
+        the mark, the mark) this plan was made against: before any write to Mailchimp."""
+        if self.state_version is None:
+            raise StaleStateError.version(tenant_id, None, 0, None)
+        check_planned(tenant_id, state, self.state_version, self.mark_before, moves_mark=self.advances_mark)
 
 
 def action_frame(actions: Sequence[PlannedAction]) -> pd.DataFrame:
@@ -85,9 +102,17 @@ def build_plan(
     merge_fields: Iterable[MergeField],
     store: SyncStore,
 ) -> MemberPlan:
-    """Plan every record; raises MappingError or RemovalGuardTripped before anything is written."""
+    """Plan every record; raises MappingError, RemovalGuardTripped or StaleStateError (the mark moved
+    since the extract) before anything is written.
+
+    The state version is read before the member states, so a commit landing in between makes the
+    plan look older than it is (refused later), never newer.
+    """
     fields_by_tag = list_fields_by_tag(merge_fields)
     check_mapping(tenant, fields_by_tag)
+    state = store.marks.state(tenant.id)
+    version = state.state_version if state else 0
+    check_planned(tenant.id, state, version, extract.mark_before, moves_mark=extract.advances_mark)
     states = load_states(store, tenant.id, extract.customers)
     actions = plan_actions(extract.customers, states, tenant.mapping.resolve(), fields_by_tag, tenant.policy)
     managed = store.members.count(tenant.id)
@@ -103,4 +128,6 @@ def build_plan(
         retry_keys=extract.retry_keys,
         counts=dict(counts),
         invalid_by_reason=dict(invalid),
+        state_version=version,
+        mark_before=extract.mark_before,
     )

@@ -35,9 +35,15 @@ def build_commit(
     now: datetime,
     max_attempts: int,
     new_mark: HighWaterMark | None,
+    planned_version: int | None = None,
+    planned_mark: HighWaterMark | None = None,
 ) -> tuple[RunCommit, list[RecordOutcome]]:
     """The run's commit, and the outcomes as recorded (retryable failures past the limit become
-    dead letters). Pure: `states` and `retries` are what the store held before the run."""
+    dead letters). Pure: `states` and `retries` are what the store held before the run.
+
+    `planned_version` and `planned_mark` (the plan's) make the store refuse the commit if another run
+    committed since the plan (compare-and-set).
+    """
     ledger: list[LedgerRecord] = []
     members: list[MemberState] = []
     retry_upserts: list[RetryEntry] = []
@@ -92,6 +98,8 @@ def build_commit(
         retry_upserts=retry_upserts,
         retry_clears=retry_clears,
         new_mark=new_mark,
+        planned_version=planned_version,
+        planned_mark=planned_mark,
     )
     return commit, recorded
 
