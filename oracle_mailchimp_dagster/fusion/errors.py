@@ -116,13 +116,15 @@ class FusionConfigurationError(FusionError, UserError):
     """The transport refused an answer: a redirect (wrong base or token URL) or a body over the cap."""
 
 
-def refusal_error(tenant: str, refusal: TransportRefusal, url_name: str) -> FusionConfigurationError:
+def refusal_error(
+    tenant: str, refusal: TransportRefusal, url_name: str, where: str = ""
+) -> FusionConfigurationError:
     """A transport refusal as a configuration error, with what to check (`url_name`: "base URL")."""
     if isinstance(refusal, RedirectRefused):
         fix = f"check the {url_name}"
     else:
         fix = "raise the client's max_response_bytes or ask for smaller pages"
-    return FusionConfigurationError(tenant, f"{refusal}: {fix}")
+    return FusionConfigurationError(tenant, f"{where}: {refusal}: {fix}" if where else f"{refusal}: {fix}")
 
 
 def hint_for(status: int) -> str:

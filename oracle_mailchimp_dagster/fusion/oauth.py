@@ -62,7 +62,7 @@ def request_token(
             status=last_status(failure),
         ) from None
     except TransportRefusal as refusal:
-        raise refusal_error(tenant, refusal, "token URL") from None
+        raise refusal_error(tenant, refusal, "token URL", "token endpoint") from None
     if response.status_code != 200:
         code = _oauth_error_code(response)
         raise FusionAuthError(

@@ -52,6 +52,10 @@ _TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+class _DeadlinePassed(Exception):
+    """The attempt's deadline passed while it ran (raised and caught within one attempt)."""
+
+
 class RetryableFailure(Exception):
     """One attempt failed transiently; after the last attempt it carries the totals for the caller.
 
@@ -165,6 +169,9 @@ class HttpTransport:
                             allow_redirects=False,
                             **kwargs,
                         )
+                        if deadline.expired:
+                            # The answer may be cut short: a shut-down socket reads as a clean end.
+                            raise _DeadlinePassed
                 except TransportRefusal:
                     raise
                 except Exception as exc:
