@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -14,6 +15,9 @@ ACCOUNTS_RESOURCE_PATH = "/crmRestApi/resources/11.13.18.05/accounts"
 def _http_url(value: str) -> str:
     if not value.startswith(("https://", "http://")):
         raise ValueError("must be an http(s) URL")
+    if "@" in urlsplit(value).netloc:
+        # Userinfo would be shown wherever the URL is (reprs, messages); credentials are secrets.
+        raise ValueError("must not contain credentials (user:password@); pass them as secrets")
     return value.rstrip("/")
 
 

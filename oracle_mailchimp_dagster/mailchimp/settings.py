@@ -1,5 +1,7 @@
 """How to reach one Mailchimp account, and how hard the client may push it."""
 
+from urllib.parse import urlsplit
+
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from oracle_mailchimp_dagster.http import DEFAULT_MAX_RESPONSE_BYTES, RetryPolicy, Timeouts
@@ -35,6 +37,9 @@ class MailchimpConnection(BaseModel):
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("https://", "http://")):
             raise ValueError("must be an http(s) URL")
+        if value is not None and "@" in urlsplit(value).netloc:
+            # Userinfo would be shown wherever the URL is (reprs, messages); credentials are secrets.
+            raise ValueError("must not contain credentials (user:password@); pass them as secrets")
         return value.rstrip("/") if value is not None else None
 
     @model_validator(mode="after")

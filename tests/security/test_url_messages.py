@@ -5,6 +5,8 @@ from collections.abc import Callable
 import pytest
 from pydantic import ValidationError
 
+from oracle_mailchimp_dagster.fusion import FusionBasicAuth, FusionConnection
+from oracle_mailchimp_dagster.mailchimp import MailchimpConnection
 from oracle_mailchimp_dagster.store import Database
 from tests.fixtures.store import CliResult
 from tests.support.tenant_samples import config
@@ -46,3 +48,20 @@ def test_tenants_add_names_the_url_without_its_password(
     assert result.code != 0
     assert "must use https" in result.err and "user:**********@acme.example.com" in result.err, result
     assert PASSWORD not in result.output
+
+
+@pytest.mark.parametrize("userinfo", [f"user:{PASSWORD}@", f"{PASSWORD}@"])
+def test_client_settings_refuse_userinfo_without_showing_it(userinfo: str) -> None:
+    """Client settings built directly (not from a tenant) refuse it too, so no repr can show it."""
+    url = f"https://{userinfo}pod.example.com"
+    attempts = [
+        lambda: FusionConnection(
+            tenant="acme", base_url=url, auth=FusionBasicAuth(username="u", password="p")
+        ),
+        lambda: MailchimpConnection(oauth_token="t0ken", api_base=url + "/3.0"),
+    ]
+    for attempt in attempts:
+        with pytest.raises(ValidationError) as caught:
+            attempt()
+        assert "must not contain credentials" in str(caught.value)
+        assert PASSWORD not in str(caught.value) and PASSWORD not in repr(caught.value)
