@@ -12,7 +12,7 @@ _HEX32 = re.compile(r"^[0-9a-fA-F]{32}$")
 
 def subscriber_hash(email: str) -> str:
     """md5 of the lowercased address: the member id and the `{subscriber_hash}` in paths."""
-    return hashlib.md5(email.lower().encode("utf-8")).hexdigest()
+    return hashlib.md5(email.lower().encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
 def looks_like_hash(value: str) -> bool:
