@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from tests.security.hostile import HostileServer
+from tests.support.hostile_servers import HostileServer
 
 HostileFactory = Callable[..., HostileServer]
 

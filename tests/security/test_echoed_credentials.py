@@ -9,7 +9,14 @@ import pytest
 from oracle_mailchimp_dagster.fusion import FusionError
 from oracle_mailchimp_dagster.mailchimp import MailchimpError
 from tests.security.conftest import HostileFactory
-from tests.security.hostile import CLIENT_KINDS, Behaviour, ClientKind, exception_texts, leaked, subject
+from tests.support.hostile_servers import (
+    CLIENT_KINDS,
+    Behaviour,
+    ClientKind,
+    exception_texts,
+    leaked,
+    subject,
+)
 
 ECHOES = [Behaviour("echo", status, html=html) for status in (400, 401, 403, 500) for html in (False, True)]
 

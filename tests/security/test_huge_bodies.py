@@ -6,7 +6,7 @@ from oracle_mailchimp_dagster.errors import UserError
 from oracle_mailchimp_dagster.fusion import FusionError
 from oracle_mailchimp_dagster.mailchimp import MailchimpConfigurationError
 from tests.security.conftest import HostileFactory
-from tests.security.hostile import CLIENT_KINDS, Behaviour, ClientKind, subject
+from tests.support.hostile_servers import CLIENT_KINDS, Behaviour, ClientKind, subject
 
 CAP = 1024 * 1024
 FLOOD = 64 * 1024 * 1024

@@ -11,7 +11,7 @@ from oracle_mailchimp_dagster.errors import UserError
 from oracle_mailchimp_dagster.fusion import FusionError
 from oracle_mailchimp_dagster.mailchimp import MailchimpConfigurationError
 from tests.security.conftest import HostileFactory
-from tests.security.hostile import (
+from tests.support.hostile_servers import (
     CLIENT_KINDS,
     TOKEN_PATH,
     Behaviour,

@@ -17,7 +17,7 @@ import pytest
 from oracle_mailchimp_dagster.store import Database
 from tests.fixtures.store import CliResult
 from tests.security.conftest import HostileFactory
-from tests.security.hostile import (
+from tests.support.hostile_servers import (
     FUSION_CLIENT_ID,
     FUSION_USER,
     MAILCHIMP_USER,

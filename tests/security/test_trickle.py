@@ -12,7 +12,7 @@ from oracle_mailchimp_dagster.fusion import FusionUnavailableError
 from oracle_mailchimp_dagster.http import HttpTransport, RetryableFailure, RetryPolicy, Timeouts
 from oracle_mailchimp_dagster.mailchimp import MailchimpRetryableError
 from tests.security.conftest import HostileFactory
-from tests.security.hostile import CLIENT_KINDS, Behaviour, ClientKind, Kind, subject
+from tests.support.hostile_servers import CLIENT_KINDS, Behaviour, ClientKind, Kind, subject
 
 DEADLINE_S = 2.0
 TIMEOUTS = Timeouts(connect_s=2, read_s=5, deadline_s=DEADLINE_S)
