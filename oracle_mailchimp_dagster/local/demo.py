@@ -17,6 +17,7 @@ import dagster as dg
 import requests
 
 from oracle_mailchimp_dagster.errors import UserError
+from oracle_mailchimp_dagster.http.redaction import redact
 from oracle_mailchimp_dagster.local.demo_report import (
     RunReport,
     change_problems,
@@ -135,13 +136,6 @@ class DemoSession:
             self.registry.db.dispose()
 
 
-def _redact(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "**********")
-    return text
-
-
 def _describe(exc: Exception) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
@@ -179,12 +173,12 @@ def run_demo(options: DemoOptions, echo: Echo) -> None:
             with applied_env(workspace.env()):
                 problems = session.run()
         except DemoFailed as exc:
-            raise DemoFailed(_redact(str(exc), secrets)) from None
+            raise DemoFailed(redact(str(exc), secrets)) from None
         except UserError as exc:
-            raise DemoFailed(f"demo failed: {_redact(str(exc), secrets)}") from None
+            raise DemoFailed(f"demo failed: {redact(str(exc), secrets)}") from None
         except Exception as exc:  # one readable line, never a traceback (and never a secret)
             raise DemoFailed(
-                f"demo failed: {type(exc).__name__}: {_redact(_describe(exc), secrets)}"
+                f"demo failed: {type(exc).__name__}: {redact(_describe(exc), secrets)}"
             ) from None
         echo("")
     if problems:
