@@ -40,8 +40,7 @@ OUTCOMES = [o.value for o in Outcome]
 def fusion_customers(
     context: dg.AssetExecutionContext, config: ExtractConfig, app_db: AppDatabase, fusion: FusionResource
 ) -> dg.MaterializeResult[CustomerExtract]:
-    with user_errors_as_failures():
-        step = app_db.tenant_step(context.partition_key, holder=context.run.run_id, log=context.log.info)
+    with user_errors_as_failures(), app_db.tenant_step(context) as step:
         store = step.store
         selection = resolve_selection(**config.model_dump(), store=store, tenant_id=step.tenant_id)
         now = datetime.now(UTC)
@@ -93,8 +92,7 @@ def mailchimp_members(
     mailchimp: MailchimpResource,
     check_thresholds: SyncCheckThresholds,
 ):  # returns a MaterializeResult; annotating it makes Dagster expect a tuple of outputs
-    with user_errors_as_failures():
-        step = app_db.tenant_step(context.partition_key, holder=context.run.run_id, log=context.log.info)
+    with user_errors_as_failures(), app_db.tenant_step(context) as step:
         with mailchimp.client(step.tenant, step.registry) as client:
             merge_fields = client.get_merge_fields(step.tenant.mailchimp.list_id)
         plan = build_plan(fusion_customers, step.tenant, merge_fields, step.store)
@@ -151,39 +149,35 @@ def mailchimp_sync_results(
     plan = mailchimp_members
     actions = plan.planned()
     started = time.monotonic()
-    with user_errors_as_failures():
-        step = app_db.tenant_step(context.partition_key, holder=run_id, log=context.log.info)
-        try:
-            tenant_id, tenant, store = step.tenant_id, step.tenant, step.store
-            state = store.marks.state(tenant_id)
-            mark_before = mark_after = state.mark if state else None
-            version = state.state_version if state else 0
-            if config.dry_run:
-                outcomes = [not_sent(a, dry_run=True) for a in actions]
-            else:
-                plan.check_current(tenant_id, state)  # a persisted plan from before another commit: refused
-                keys = [a.customer_key for a in actions]
-                states = store.members.by_keys(tenant_id, keys)
-                retries = store.retries.entries(tenant_id, keys)
-                with mailchimp.client(tenant, step.registry) as client:
-                    executed = PlanExecutor(client, tenant.mailchimp.list_id, tenant.policy).run(actions)
-                crash_point("before_commit")
-                commit, outcomes = build_commit(
-                    run_id,
-                    executed,
-                    states,
-                    retries,
-                    now=datetime.now(UTC),
-                    max_attempts=tenant.policy.retry_max_attempts,
-                    new_mark=plan.mark_candidate if plan.advances_mark else None,
-                    planned_version=plan.state_version,
-                    planned_mark=plan.mark_before,
-                )
-                summary = store.commit_run(tenant_id, commit)
-                mark_before, mark_after = summary.mark_before, summary.mark_after
-                version = summary.state_version
-        finally:
-            app_db.release_leases(run_id)  # the commit is made (or never will be): the next run may go
+    with user_errors_as_failures(), app_db.tenant_step(context) as step:  # released after the commit
+        tenant_id, tenant, store = step.tenant_id, step.tenant, step.store
+        state = store.marks.state(tenant_id)
+        mark_before = mark_after = state.mark if state else None
+        version = state.state_version if state else 0
+        if config.dry_run:
+            outcomes = [not_sent(a, dry_run=True) for a in actions]
+        else:
+            plan.check_current(tenant_id, state)  # a persisted plan from before another commit: refused
+            keys = [a.customer_key for a in actions]
+            states = store.members.by_keys(tenant_id, keys)
+            retries = store.retries.entries(tenant_id, keys)
+            with mailchimp.client(tenant, step.registry) as client:
+                executed = PlanExecutor(client, tenant.mailchimp.list_id, tenant.policy).run(actions)
+            crash_point("before_commit")
+            commit, outcomes = build_commit(
+                run_id,
+                executed,
+                states,
+                retries,
+                now=datetime.now(UTC),
+                max_attempts=tenant.policy.retry_max_attempts,
+                new_mark=plan.mark_candidate if plan.advances_mark else None,
+                planned_version=plan.state_version,
+                planned_mark=plan.mark_before,
+            )
+            summary = store.commit_run(tenant_id, commit)
+            mark_before, mark_after = summary.mark_before, summary.mark_after
+            version = summary.state_version
     limit = check_thresholds.max_failed_rate
     duration = time.monotonic() - started
     by_outcome = Counter(o.outcome.value for o in outcomes)

@@ -5,14 +5,15 @@ deployment in run config or Definitions without code.
 """
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from functools import lru_cache
 
 import dagster as dg
 from pydantic import Field
 
-from oracle_mailchimp_dagster.defs.step import TenantStep
+from oracle_mailchimp_dagster.defs.step import TenantStep, is_last_tenant_step
 from oracle_mailchimp_dagster.errors import UserError
 from oracle_mailchimp_dagster.fusion import FusionClient, FusionClientOptions
 from oracle_mailchimp_dagster.http import RetryPolicy, Timeouts
@@ -44,8 +45,7 @@ class AppDatabase(dg.ConfigurableResource):
     SQLite file under DAGSTER_HOME.
 
     Each asset step opens its tenant here (`tenant_step`), holding the tenant's lease for its run: the
-    lease is a row of this database and the step's first act, so its settings live beside the URL. A
-    run releases it after its commit, or when it ends (`teardown_after_execution`) however it ended.
+    lease is a row of this database and the step's first act, so its settings live beside the URL.
     """
 
     database_url: str | None = Field(
@@ -76,12 +76,29 @@ class AppDatabase(dg.ConfigurableResource):
     def registry(self) -> TenantRegistry:
         return TenantRegistry.open(self.database())
 
-    def tenant_step(
+    @contextmanager
+    def tenant_step(self, context: dg.AssetExecutionContext) -> Iterator[TenantStep]:
+        """The step's tenant (its partition) under the tenant's lease, held by the run (see `open_tenant`).
+
+        The run keeps the lease for its later steps; it lets it go when this step fails (the steps
+        after it are skipped) or ends the run's work on the tenant (`is_last_tenant_step`): after the
+        commit, in a full run.
+        """
+        holder = context.run.run_id
+        try:
+            yield self.open_tenant(context.partition_key, holder=holder, log=context.log.info)
+        except BaseException:
+            LEASES.release(holder)
+            raise
+        if is_last_tenant_step(context.op_def.name, context.run.step_keys_to_execute):
+            LEASES.release(holder)
+
+    def open_tenant(
         self, tenant_id: str, *, holder: str, log: Callable[[str], None] | None = None
     ) -> TenantStep:
-        """The partition's tenant with its registry and store (the schema is checked once), its lease
-        held by `holder` (the run id): kept from an earlier step of the run, else acquired, waiting up
-        to `lease_wait_seconds` for another run (LeaseBusyError after that)."""
+        """The tenant with its registry and store (the schema is checked once), its lease held by
+        `holder` (the run id): kept from an earlier step of the run, else acquired, waiting up to
+        `lease_wait_seconds` for another run (LeaseBusyError after that)."""
         db = self.database()
         ensure_schema_current(db)
         registry, store = TenantRegistry(db, KeyStore.from_env()), SyncStore(db)
@@ -109,16 +126,6 @@ class AppDatabase(dg.ConfigurableResource):
             on_wait=waiting,
         )
         return TenantStep(tenant, registry, store, lease_waited_s=time.monotonic() - started)
-
-    def release_leases(self, holder: str) -> None:
-        """Give up every tenant lease `holder` holds in this process (after its commit)."""
-        LEASES.release(holder)
-
-    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        """A run ends, succeeded or failed: its leases go (the in-process executor sets resources up
-        once per run, so this runs after its last step)."""
-        if context.run is not None:
-            LEASES.release(context.run.run_id)
 
 
 class SyncCheckThresholds(dg.ConfigurableResource):

@@ -6,7 +6,7 @@ that does not fit the audience) leave the step as a `dg.Failure` with a readable
 retry; anything else is left to Dagster's normal failure handling.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -31,6 +31,18 @@ class TenantStep:
     @property
     def tenant_id(self) -> str:
         return self.tenant.id
+
+
+# The steps that work on a tenant, in the order a run executes them (the assets, by name).
+TENANT_STEPS = ("fusion_customers", "mailchimp_members", "mailchimp_sync_results")
+
+
+def is_last_tenant_step(step: str, run_steps: Sequence[str] | None) -> bool:
+    """No step after `step` in this run works on the tenant (`run_steps` None: the run executes all),
+    so the run is done with it when `step` ends: a re-execution from the results step, a run of the
+    extract alone, and every full run after its commit."""
+    planned = [name for name in TENANT_STEPS if run_steps is None or name in run_steps]
+    return step not in planned or planned[-1] == step
 
 
 @contextmanager

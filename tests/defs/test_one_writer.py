@@ -1,6 +1,7 @@
 """One writer per tenant, at the asset level on the doubles: the run's lease is held from the extract
-to the commit and released however the run ends, a step that starts without it (re-execution) takes
-it, a run waits for another holder or fails naming it, and a stale persisted plan writes nothing."""
+to the commit and released however the run ends (after its last tenant step, or by the step that
+failed), a step that starts without it (re-execution) takes it, a run waits for another holder or
+fails naming it, and a stale persisted plan writes nothing."""
 
 import threading
 from collections.abc import Iterable, Iterator
@@ -11,6 +12,7 @@ import pytest
 
 from oracle_mailchimp_dagster.defs.assets import fusion_customers, mailchimp_members, mailchimp_sync_results
 from oracle_mailchimp_dagster.defs.resources import AppDatabase
+from oracle_mailchimp_dagster.defs.step import TENANT_STEPS, is_last_tenant_step
 from oracle_mailchimp_dagster.fusion import CustomerCursor
 from oracle_mailchimp_dagster.mailchimp import MemberOutcome, MemberUpsert, MergeField
 from oracle_mailchimp_dagster.pipeline.plan import MemberPlan
@@ -127,14 +129,43 @@ def test_a_failed_run_releases_its_lease(
     tenant: TenantConfig,
     registry: TenantRegistry,
 ) -> None:
-    """The plan step fails (a mapping the audience lacks): the results step never runs, and the run's
-    end (the resource's teardown) releases the lease the first two steps held."""
+    """The plan step fails (a mapping the audience lacks): the results step is skipped, so the
+    failing step lets go of the lease the first two steps held."""
     registry.update(tenant.model_copy(update={"mapping": mapping_with_company()}))
     seed(fusion)
     with pytest.raises(dg.Failure):
         materialize(*ASSETS)
     assert [holder is not None for _, holder in witness.seen] == [True, True]
     assert witness.leases.current(TENANT) is None
+
+
+def test_a_run_of_the_extract_alone_releases_the_lease_when_it_ends(
+    materialize: AssetRuns, fusion: InMemoryFusion, witness: LeaseWitness
+) -> None:
+    seed(fusion)
+    result = materialize(fusion_customers)
+    assert witness.seen == [("extract", result.run_id)]
+    assert witness.leases.current(TENANT) is None
+
+
+@pytest.mark.parametrize(
+    ("step", "run_steps", "last"),
+    [
+        ("fusion_customers", None, False),
+        ("mailchimp_members", None, False),
+        ("mailchimp_sync_results", None, True),
+        ("fusion_customers", ["fusion_customers", "mailchimp_members"], False),
+        ("mailchimp_members", ["fusion_customers", "mailchimp_members"], True),
+        ("mailchimp_sync_results", ["mailchimp_sync_results"], True),
+        ("fusion_customers", ["fusion_customers"], True),
+    ],
+)
+def test_the_last_tenant_step_of_a_run(step: str, run_steps: list[str] | None, last: bool) -> None:
+    assert is_last_tenant_step(step, run_steps) is last
+
+
+def test_the_tenant_steps_are_the_assets_in_run_order() -> None:
+    assert tuple(a.key.to_user_string() for a in ASSETS) == TENANT_STEPS
 
 
 def test_a_re_executed_results_step_takes_the_lease_itself(
