@@ -100,12 +100,13 @@ class LeaseKeeper:
         to `wait` for another holder (see `LeaseStore.acquire`)."""
         key = (holder, tenant_id)
         with self._lock:
-            held = self._held.pop(key, None)
+            held = self._held.get(key)
         if held is not None:
+            # Stays registered if the renewal raises, so releasing the holder's leases still stops it.
             if held.renew_now():
-                with self._lock:
-                    self._held[key] = held
                 return held
+            with self._lock:
+                self._held.pop(key, None)
             held.release()
         held = HeldLease(store, store.acquire(tenant_id, holder, ttl, wait, on_wait), ttl)
         with self._lock:

@@ -102,3 +102,19 @@ def test_a_release_that_fails_does_not_fail_the_run_and_leaves_the_lease_to_expi
     assert lease is not None
     HeldLease(failing, lease, TTL).release()
     assert leases.current(tenant_id) == lease
+
+
+class RenewalFails(LeaseStore):
+    def renew(self, lease: Lease, ttl: timedelta) -> Lease | None:
+        raise sa.exc.OperationalError("UPDATE tenant_leases", {}, Exception("server closed the connection"))
+
+
+def test_a_lease_whose_renewal_fails_in_a_later_step_is_still_released_with_its_holder(
+    keeper: LeaseKeeper, db: Database, leases: LeaseStore, tenant_id: str
+) -> None:
+    failing = RenewalFails(db)
+    held = keeper.hold(failing, tenant_id, "run-A", ttl=timedelta(minutes=5), wait=NO_WAIT)
+    with pytest.raises(sa.exc.OperationalError):
+        keeper.hold(failing, tenant_id, "run-A", ttl=timedelta(minutes=5), wait=NO_WAIT)  # the next step
+    assert keeper.release("run-A") == 1  # the step's failure lets go of it
+    assert not held.renewing and leases.current(tenant_id) is None
