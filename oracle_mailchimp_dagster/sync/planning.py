@@ -2,6 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from oracle_mailchimp_dagster.errors import UserError
@@ -20,6 +21,7 @@ from oracle_mailchimp_dagster.sync.model import (
 from oracle_mailchimp_dagster.sync.rules import InactiveAction, MemberMapping, SyncPolicy
 from oracle_mailchimp_dagster.sync.state import NO_MEMBER, REJECTED, is_older
 
+_NEVER = datetime.min.replace(tzinfo=UTC)
 _INACTIVE_DONE = {
     InactiveAction.UNSUBSCRIBE: frozenset({"unsubscribed", "cleaned", "archived", "deleted"}),
     InactiveAction.ARCHIVE: frozenset({"archived", "deleted"}),
@@ -65,6 +67,15 @@ def _older_than_stored(c: Customer, stored: MemberState) -> PlannedAction:
     )
 
 
+def _writers_by_address(states: Iterable[MemberState]) -> dict[str, list[MemberState]]:
+    """Per address, the states of the customers whose data was written to its member (payload sent)."""
+    writers: dict[str, list[MemberState]] = defaultdict(list)
+    for state in states:
+        if state.subscriber_hash and state.payload_hash is not None and state.known_status not in NO_MEMBER:
+            writers[state.subscriber_hash].append(state)
+    return writers
+
+
 def _newer_holder(holders: Iterable[MemberState], winner: Customer) -> str | None:
     """A customer outside the batch (a replay) holding the address with more recent Oracle data."""
     stamp = winner.last_update_date
@@ -85,6 +96,7 @@ class _Planner:
         self.fields = fields
         self.policy = policy
         self.status_if_new = policy.status_if_new.value
+        self.writers = _writers_by_address(states.values())
 
     def plan(self, customers: list[Customer]) -> dict[str, PlannedAction]:
         batch_keys = {c.key for c in customers}
@@ -154,11 +166,24 @@ class _Planner:
             subscriber_hash=subscriber_hash(payload.email),
         )
 
+    def _member_tags(self, c: Customer, email_hash: str) -> frozenset[str]:
+        """The managed tags the member at this address carries: those of the customer whose data was
+        written there last (this customer's own when tied). Diffing against the customer's own stored
+        tags instead would leave another customer's tags on a member it takes over, and give none to
+        a member it creates at a new address."""
+        writers = self.writers.get(email_hash)
+        if not writers:
+            return frozenset()
+        latest = max(writers, key=lambda s: (s.last_synced_at or _NEVER, s.customer_key == c.key))
+        return latest.managed_tags
+
     def _active(self, c: Customer, payload: MemberPayload, holders: Mapping[str, set[str]]) -> PlannedAction:
         prev = self.states.get(c.key)
         digest = payload_hash(payload, self.status_if_new)
         new_hash = subscriber_hash(payload.email)
-        previous_tags = prev.managed_tags if prev else frozenset()
+        # The write lands on the member at the payload's address (an email change that moves the old
+        # member instead diffs against that member's tags, below).
+        previous_tags = self._member_tags(c, new_hash)
         values: dict[str, Any] = {
             "email": payload.email,
             "subscriber_hash": new_hash,
@@ -195,6 +220,8 @@ class _Planner:
                 return self._base(
                     c, Action.UPSERT, reason, previous_email=prev.email, release_email=prev.email, **values
                 )
+            moved = self._member_tags(c, old_hash)  # the PATCH keeps the old member and its tags
+            values.update(tags_add=payload.tags - moved, tags_remove=moved - payload.tags)
             return self._base(c, Action.EMAIL_CHANGE, "email changed", previous_email=prev.email, **values)
         if not prev.active:
             return self._base(c, Action.UPSERT, "customer reactivated", **values)
