@@ -1,27 +1,49 @@
 """A tenant's non-secret configuration: where its Oracle pod and Mailchimp audience are, and the rules.
 
 Secrets are not fields here: the registry stores them encrypted and hands them out one at a time.
-Every field validates with a message that says what is wrong and what is allowed.
+Every field validates with a message that says what is wrong and what is allowed; the URL rules are in
+`tenants.hosts`, the text rules in `tenants.text_rules`, and a tenant is also checked with the clients'
+own settings models (`tenants.client_settings`), so nothing a client would refuse is stored.
 """
 
-import ipaddress
 import re
 import zoneinfo
-from enum import StrEnum
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from croniter import croniter
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from oracle_mailchimp_dagster.http.redaction import redact
 from oracle_mailchimp_dagster.store.records import SecretName
 from oracle_mailchimp_dagster.sync.rules import StatusIfNew, SyncPolicy
+from oracle_mailchimp_dagster.tenants import text_rules
+from oracle_mailchimp_dagster.tenants.auth_modes import MailchimpAuthMode, OracleAuthMode
+from oracle_mailchimp_dagster.tenants.client_settings import check_client_settings, framework_versions
+from oracle_mailchimp_dagster.tenants.hosts import (
+    LOOPBACK_HOSTS,
+    is_loopback,
+    mailchimp_api_base,
+    service_url,
+)
 from oracle_mailchimp_dagster.tenants.mapping import FieldMapping, TagRule, default_merge_fields
+from oracle_mailchimp_dagster.tenants.shown import shown
+
+__all__ = [
+    "LOOPBACK_HOSTS",
+    "MailchimpAuthMode",
+    "MailchimpSettings",
+    "OracleAuthMode",
+    "OracleSettings",
+    "Schedule",
+    "TenantConfig",
+    "TenantMapping",
+    "TenantPolicy",
+    "is_loopback",
+    "mapping_with_company",
+    "service_url",
+]
 
 TENANT_ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 LIST_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 DEFAULT_RESOURCE_PATH = "/crmRestApi/resources/11.13.18.05/accounts"
 # v2 selects the SQL-like "rowmatch" q syntax (LastUpdateDate > '...'); v1 is query-by-example.
@@ -29,72 +51,42 @@ DEFAULT_FRAMEWORK_VERSION = "2"
 DEFAULT_CRON = "*/15 * * * *"
 # The merge fields Mailchimp gives every new audience (BIRTHDAY only on newer accounts).
 DEFAULT_AUDIENCE_FIELDS = frozenset({"FNAME", "LNAME", "ADDRESS", "PHONE"})
+# A pydantic error never carries the input: a URL may hold a password, a value may be megabytes long.
+HIDE_INPUT = ConfigDict(hide_input_in_errors=True)
 
 
 class Strict(BaseModel):
     """Frozen, and unknown keys are errors (a typo in YAML must not silently fall back to a default)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
-
-
-def is_loopback(host: str) -> bool:
-    """localhost or a loopback address: the only hosts plain http may reach (sandbox, tunnels)."""
-    if host in LOOPBACK_HOSTS:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def service_url(value: str) -> str:
-    """An absolute http(s) URL without query or fragment; https unless the host is loopback."""
-    parts = urlsplit(value)
-    shown = redact(value)  # never echo a password in userinfo or a token in the query
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"'{shown}' is not an absolute http(s) URL")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise ValueError(
-            f"'{shown}' must use https (plain http is allowed only for localhost, 127.0.0.1 and ::1)"
-        )
-    if parts.query or parts.fragment:
-        raise ValueError(f"'{shown}' must not have a query string or fragment")
-    if parts.username or parts.password:
-        raise ValueError("the URL must not contain credentials; pass them as secrets")
-    return value.rstrip("/")
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", str_strip_whitespace=True, hide_input_in_errors=True
+    )
 
 
 def _slug(value: str) -> str:
     if not TENANT_ID_PATTERN.match(value):
         raise ValueError(
-            f"'{value}' is not a tenant id: use 1-63 lowercase letters, digits and hyphens, "
+            f"'{shown(value)}' is not a tenant id: use 1-63 lowercase letters, digits and hyphens, "
             "starting and ending with a letter or digit"
         )
     return value
 
 
 ServiceUrl = Annotated[str, AfterValidator(service_url)]
+ApiBaseUrl = Annotated[str, AfterValidator(mailchimp_api_base)]
 TenantId = Annotated[str, AfterValidator(_slug)]
-
-
-class OracleAuthMode(StrEnum):
-    OAUTH = "oauth"
-    BASIC = "basic"
-
-
-class MailchimpAuthMode(StrEnum):
-    API_KEY = "api_key"
-    OAUTH = "oauth"
 
 
 class OracleSettings(Strict):
     base_url: ServiceUrl = Field(description="The Fusion pod, e.g. https://acme.fa.us2.oraclecloud.com")
     auth: OracleAuthMode = OracleAuthMode.OAUTH
     token_url: ServiceUrl | None = Field(default=None, description="Identity domain token endpoint (oauth)")
-    scope: str | None = Field(
+    scope: Annotated[str, AfterValidator(text_rules.oauth_scope)] | None = Field(
         default=None, description="OAuth scope, e.g. urn:opc:resource:fa:instanceid=..."
     )
-    client_id: str = Field(min_length=1, description="OAuth client id, or the Fusion user for basic auth")
+    client_id: Annotated[str, AfterValidator(text_rules.client_id)] = Field(
+        min_length=1, description="OAuth client id, or the Fusion user for basic auth"
+    )
     resource_path: str = DEFAULT_RESOURCE_PATH
     framework_version: str = Field(
         default=DEFAULT_FRAMEWORK_VERSION, description="REST-Framework-Version; 2+ uses rowmatch q syntax"
@@ -105,15 +97,17 @@ class OracleSettings(Strict):
     @field_validator("resource_path")
     @classmethod
     def _path(cls, value: str) -> str:
-        if not value.startswith("/") or "?" in value or "#" in value or " " in value:
-            raise ValueError(f"'{value}' is not a resource path (it starts with /, no query string)")
-        return value.rstrip("/")
+        return text_rules.resource_path(value)
 
     @field_validator("framework_version")
     @classmethod
     def _version(cls, value: str) -> str:
-        if not value.isdigit() or int(value) < 1:
-            raise ValueError(f"'{value}' is not a REST framework version (a whole number from 1)")
+        versions = framework_versions()
+        if not (value.isascii() and value.isdigit() and len(value) < 4 and int(value) in versions):
+            raise ValueError(
+                f"'{shown(value)}' is not a REST framework version Oracle has "
+                f"(a whole number from {versions[0]} to {versions[-1]})"
+            )
         return str(int(value))
 
     @model_validator(mode="after")
@@ -134,7 +128,7 @@ class OracleSettings(Strict):
 class MailchimpSettings(Strict):
     list_id: str = Field(description="The audience (list) id")
     auth: MailchimpAuthMode = MailchimpAuthMode.API_KEY
-    api_base: ServiceUrl | None = Field(
+    api_base: ApiBaseUrl | None = Field(
         default=None, description="Override https://<dc>.api.mailchimp.com/3.0 (the sandbox, a proxy)"
     )
 
@@ -143,7 +137,7 @@ class MailchimpSettings(Strict):
     def _list_id(cls, value: str) -> str:
         if not LIST_ID_PATTERN.match(value):
             raise ValueError(
-                f"'{value}' is not a Mailchimp audience id (letters and digits, e.g. a1b2c3d4e5)"
+                f"'{shown(value)}' is not a Mailchimp audience id (letters and digits, e.g. a1b2c3d4e5)"
             )
         return value
 
@@ -162,7 +156,7 @@ class Schedule(Strict):
     @classmethod
     def _cron(cls, value: str) -> str:
         if len(value.split()) != 5 or not croniter.is_valid(value):
-            raise ValueError(f"'{value}' is not a 5-field cron expression (e.g. '*/15 * * * *')")
+            raise ValueError(f"'{shown(value)}' is not a 5-field cron expression (e.g. '*/15 * * * *')")
         return value
 
     @field_validator("timezone")
@@ -171,7 +165,7 @@ class Schedule(Strict):
         try:
             zoneinfo.ZoneInfo(value)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"'{value}' is not an IANA time zone (e.g. UTC, Europe/Paris)") from None
+            raise ValueError(f"'{shown(value)}' is not an IANA time zone (e.g. UTC, Europe/Paris)") from None
         return value
 
 
@@ -184,12 +178,17 @@ class TenantPolicy(SyncPolicy):
     is never changed by a sync.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", **HIDE_INPUT)
 
     status_if_new: StatusIfNew = StatusIfNew.TRANSACTIONAL
     retry_max_attempts: int = Field(
         default=5, ge=1, le=100, description="Dead-letter after this many attempts"
     )
+
+    @field_validator("inactive_tag")
+    @classmethod
+    def _plain_tag(cls, value: str) -> str:
+        return text_rules.plain_text(value)
 
 
 def tenant_merge_fields() -> dict[str, str]:
@@ -205,7 +204,7 @@ class TenantMapping(FieldMapping):
     `COMPANY: OrganizationName` once the audience has that field (`tenants test` checks).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", **HIDE_INPUT)
 
     merge_fields: dict[str, str] = Field(default_factory=tenant_merge_fields)
 
@@ -228,7 +227,7 @@ def mapping_with_company() -> TenantMapping:
 
 class TenantConfig(Strict):
     id: TenantId
-    display_name: str = Field(default="", max_length=200)
+    display_name: Annotated[str, AfterValidator(text_rules.display_name)] = ""
     enabled: bool = True
     oracle: OracleSettings
     mailchimp: MailchimpSettings
@@ -242,6 +241,12 @@ class TenantConfig(Strict):
         if isinstance(data, dict) and not data.get("display_name") and isinstance(data.get("id"), str):
             return {**data, "display_name": data["id"]}
         return data
+
+    @model_validator(mode="after")
+    def _clients_accept_it(self) -> "TenantConfig":
+        """Whatever the Fusion or Mailchimp client would refuse is refused now, not after extraction."""
+        check_client_settings(self)
+        return self
 
     def required_secrets(self) -> tuple[SecretName, SecretName]:
         """The credentials this tenant's auth modes need: (Oracle, Mailchimp)."""

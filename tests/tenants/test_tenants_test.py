@@ -11,6 +11,7 @@ import pytest
 from oracle_mailchimp_dagster.sandbox.runner import SandboxOptions, SandboxPair
 from oracle_mailchimp_dagster.store import Database
 from tests.fixtures.store import CliResult
+from tests.support.tenant_writes import tamper_setting
 
 Run = Callable[..., CliResult]
 CHECKS = [
@@ -158,10 +159,21 @@ def test_a_wrong_audience_id_fails_the_audience_check_with_its_fix(acme: Run, sa
     assert_no_secrets(sandboxes, result)
 
 
-def test_settings_no_client_can_use_are_one_readable_error_line(acme: Run, sandboxes: SandboxPair) -> None:
-    assert acme("tenants", "update", "acme", "--oracle-framework-version", "12").code == 0
+def test_settings_no_client_can_use_are_refused_at_update_and_read(
+    acme: Run, sandboxes: SandboxPair, cli_env: Database
+) -> None:
+    refused = acme("tenants", "update", "acme", "--oracle-framework-version", "12")
+    assert refused.code != 0 and refused.out == "", refused
+    assert refused.err == (
+        "oracle-mailchimp: invalid tenant 'acme': --oracle-framework-version: '12' is not a REST "
+        "framework version Oracle has (a whole number from 1 to 9)\n"
+    )
+    # Written straight into the database, it is named in one line when the tenant is read.
+    tamper_setting(cli_env, "acme", "oracle", "framework_version", "12")
     result = acme("tenants", "test", "acme")
     assert result.code != 0 and result.out == "", result
-    assert result.err.startswith("oracle-mailchimp: invalid tenant 'acme' connection: framework_version: ")
+    assert result.err.startswith(
+        "oracle-mailchimp: invalid stored tenant 'acme': oracle.framework_version: '12' is not"
+    )
     assert result.err.count("\n") == 1 and "Traceback" not in result.err
-    assert_no_secrets(sandboxes, result)
+    assert_no_secrets(sandboxes, refused, result)
