@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from oracle_mailchimp_dagster.defs.metadata import counts, failure_sample, mark_text, md_table
+from oracle_mailchimp_dagster.defs.metadata import SAMPLE_ROWS, counts, failure_sample, mark_text, md_table
 from oracle_mailchimp_dagster.defs.partitions import tenant_partitions
 from oracle_mailchimp_dagster.defs.resources import (
     AppDatabase,
@@ -18,8 +18,9 @@ from oracle_mailchimp_dagster.defs.run_config import ExtractConfig, ResultsConfi
 from oracle_mailchimp_dagster.defs.step import user_errors_as_failures
 from oracle_mailchimp_dagster.pipeline.crash import crash_point
 from oracle_mailchimp_dagster.pipeline.execute import PlanExecutor
-from oracle_mailchimp_dagster.pipeline.extract import CustomerExtract, extract_customers
+from oracle_mailchimp_dagster.pipeline.extract import CustomerExtract, extract_customers, with_address_holders
 from oracle_mailchimp_dagster.pipeline.plan import MemberPlan, build_plan
+from oracle_mailchimp_dagster.pipeline.quarantine import quarantine_key, quarantined_by_attribute
 from oracle_mailchimp_dagster.pipeline.selection import resolve_selection
 from oracle_mailchimp_dagster.pipeline.settle import build_commit, outcome_frame
 from oracle_mailchimp_dagster.sync.model import Action
@@ -36,10 +37,19 @@ OUTCOMES = [o.value for o in Outcome]
     kinds={"oracle", "pandas"},
     description="Customers Oracle Fusion created, changed or inactivated since the high-water mark "
     "(or the replay selection), plus records parked for retry.",
+    check_specs=[
+        dg.AssetCheckSpec(
+            "quarantined_rows",
+            asset="fusion_customers",
+            description="Rows Oracle sent malformed (a value of the wrong JSON type, e.g. a PostalCode as a "
+            "number) were set aside instead of stopping the tenant: each is recorded as rejected with its "
+            "reason, and is read again when Oracle next changes it. Warns when there is any.",
+        )
+    ],
 )
 def fusion_customers(
     context: dg.AssetExecutionContext, config: ExtractConfig, app_db: AppDatabase, fusion: FusionResource
-) -> dg.MaterializeResult[CustomerExtract]:
+):  # returns a MaterializeResult; annotating it makes Dagster expect a tuple of outputs
     with user_errors_as_failures(), app_db.tenant_step(context) as step:
         store = step.store
         selection = resolve_selection(**config.model_dump(), store=store, tenant_id=step.tenant_id)
@@ -57,6 +67,7 @@ def fusion_customers(
                 retry_keys=due,
                 now=now,
             )
+            extract = with_address_holders(extract, client, store, step.tenant_id)
             calls = client.stats.snapshot()
     duration = time.monotonic() - started
     return dg.MaterializeResult(
@@ -73,7 +84,24 @@ def fusion_customers(
             "token_fetches": int(calls.get("token_fetches", 0)),
             "duration_s": round(duration, 3),
             "lease_waited_s": round(step.lease_waited_s, 3),
+            "quarantined": len(extract.quarantined),
+            "holders_reread": len(extract.holders_reread),
         },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="quarantined_rows",
+                passed=not extract.quarantined,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={
+                    "quarantined_rows": len(extract.quarantined),
+                    "by_attribute": dg.MetadataValue.json(quarantined_by_attribute(extract.quarantined)),
+                    "sample": md_table(
+                        ["customer", "reason"],
+                        ((quarantine_key(q), q.reason) for q in extract.quarantined[:SAMPLE_ROWS]),
+                    ),
+                },
+            )
+        ],
     )
 
 

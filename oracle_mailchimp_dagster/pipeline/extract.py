@@ -1,15 +1,18 @@
 """Step 1: read the customers a run must consider from Oracle Fusion."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
 from oracle_mailchimp_dagster.fusion import CustomerCursor, FusionCustomer, QuarantinedRow
 from oracle_mailchimp_dagster.pipeline.ports import CustomerSource
 from oracle_mailchimp_dagster.pipeline.quarantine import quarantine_key, quarantined_of
+from oracle_mailchimp_dagster.pipeline.states import load_states
 from oracle_mailchimp_dagster.store.records import HighWaterMark
+from oracle_mailchimp_dagster.store.sync_store import SyncStore
 from oracle_mailchimp_dagster.sync.customer import Customer
+from oracle_mailchimp_dagster.sync.handover import holders_to_reread
 
 
 class ExtractMode(StrEnum):
@@ -36,6 +39,8 @@ class CustomerExtract:
     retry_keys: tuple[str, ...] = ()
     stats: dict[str, int] = field(default_factory=dict)
     quarantined: tuple[QuarantinedRow, ...] = ()
+    # Holders of a shared address read again because its writer moved away (`sync.handover`).
+    holders_reread: tuple[str, ...] = ()
 
     @property
     def advances_mark(self) -> bool:
@@ -114,4 +119,26 @@ def extract_customers(
         retry_keys=due,
         stats=stats,
         quarantined=tuple(found.quarantined.values()),
+    )
+
+
+def with_address_holders(
+    extract: CustomerExtract, client: CustomerSource, store: SyncStore, tenant_id: str
+) -> CustomerExtract:
+    """The extract plus the other holders of every shared address whose writer the batch moves away or
+    inactivates, read again by key, so the member takes the next newest holder's data."""
+    states = load_states(store, tenant_id, extract.customers)
+    keys = sorted(holders_to_reread(extract.customers, states))
+    if not keys:
+        return extract
+    found = _Collected()
+    found.read(client.fetch_customers_by_numbers(keys))
+    known = {c.key for c in extract.customers} | {quarantine_key(q) for q in extract.quarantined}
+    extra = [c for key, c in found.by_key.items() if key not in known]
+    quarantined = [q for key, q in found.quarantined.items() if key not in known]
+    return replace(
+        extract,
+        customers=[*extract.customers, *extra],
+        quarantined=(*extract.quarantined, *quarantined),
+        holders_reread=tuple(c.key for c in extra),
     )

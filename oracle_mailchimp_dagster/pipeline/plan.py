@@ -11,19 +11,21 @@ from oracle_mailchimp_dagster.errors import UserError
 from oracle_mailchimp_dagster.mailchimp import MergeField
 from oracle_mailchimp_dagster.mailchimp.models import list_fields_by_tag
 from oracle_mailchimp_dagster.pipeline.extract import CustomerExtract
+from oracle_mailchimp_dagster.pipeline.quarantine import quarantine_actions
+from oracle_mailchimp_dagster.pipeline.states import load_states
 from oracle_mailchimp_dagster.store.errors import StaleStateError
 from oracle_mailchimp_dagster.store.records import HighWaterMark, SyncState
 from oracle_mailchimp_dagster.store.runs import check_planned
 from oracle_mailchimp_dagster.store.sync_store import SyncStore
-from oracle_mailchimp_dagster.sync.customer import Customer
-from oracle_mailchimp_dagster.sync.emails import normalize_email
-from oracle_mailchimp_dagster.sync.identity import subscriber_hash
 from oracle_mailchimp_dagster.sync.mapping import mapping_problems
-from oracle_mailchimp_dagster.sync.model import Action, ListField, MemberState, PlannedAction
+from oracle_mailchimp_dagster.sync.model import Action, ListField, PlannedAction
 from oracle_mailchimp_dagster.sync.planning import check_removal_guard, plan_actions, removal_count
 from oracle_mailchimp_dagster.tenants.model import TenantConfig
 
 ACTION_COLUMNS = tuple(f.name for f in fields(PlannedAction))
+
+
+QUARANTINED_REASON = "quarantined: a malformed row from Oracle"
 
 
 class MappingError(UserError):
@@ -38,19 +40,6 @@ def check_mapping(tenant: TenantConfig, fields_by_tag: Mapping[str, ListField]) 
             + "; ".join(problems)
             + f". Nothing was written. Run `oracle-mailchimp tenants test {tenant.id}` for the fix."
         )
-
-
-def load_states(store: SyncStore, tenant_id: str, customers: Sequence[Customer]) -> dict[str, MemberState]:
-    """Last synced state of the batch's customers and of every customer sharing one of their addresses."""
-    stored = store.members.by_keys(tenant_id, [c.key for c in customers])
-    hashes = {m.subscriber_hash for m in stored.values() if m.subscriber_hash}
-    for customer in customers:
-        email = normalize_email(customer.email_address)
-        if email:
-            hashes.add(subscriber_hash(email))
-    for member in store.members.by_subscriber_hashes(tenant_id, hashes):
-        stored.setdefault(member.customer_key, member)
-    return stored
 
 
 @dataclass(frozen=True)
@@ -115,11 +104,14 @@ def build_plan(
     check_planned(tenant.id, state, version, extract.mark_before, moves_mark=extract.advances_mark)
     states = load_states(store, tenant.id, extract.customers)
     actions = plan_actions(extract.customers, states, tenant.mapping.resolve(), fields_by_tag, tenant.policy)
+    invalid = Counter(a.reason for a in actions if a.action is Action.REJECT_INVALID)
+    if extract.quarantined:  # malformed rows: nothing sent, a `rejected` ledger row each
+        actions += quarantine_actions(extract.quarantined)
+        invalid[QUARANTINED_REASON] = len(extract.quarantined)  # by attribute: the extract's check
     managed = store.members.count(tenant.id)
     check_removal_guard(actions, tenant.policy, managed)
     counts = Counter(a.action.value for a in actions)
     counts["removals"] = removal_count(actions)
-    invalid = Counter(a.reason for a in actions if a.action is Action.REJECT_INVALID)
     return MemberPlan(
         actions=action_frame(actions),
         managed_members=managed,
