@@ -285,7 +285,10 @@ def test_subprocess_sync_creates_dagster_home_then_a_failing_run_exits_1(
 
     tenant = h.registry.get("acme")
     h.registry.update(
-        tenant.model_copy(update={"mailchimp": tenant.mailchimp.model_copy(update={"list_id": "nosuchlist"})})
+        tenant.model_copy(
+            update={"mailchimp": tenant.mailchimp.model_copy(update={"list_id": "nosuchlist"})}
+        ),
+        reset_state=True,  # another audience: the stored state means nothing there
     )
     failed = subprocess.run(
         [CLI, "sync", "acme", "--full"], env=env, capture_output=True, text=True, timeout=120
