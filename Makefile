@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest dev sandbox clean
+.PHONY: demo test lint typecheck pytest dev sandbox chaos clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ dev: $(STAMP)
 
 sandbox: $(STAMP)
 	$(BIN)/oracle-mailchimp sandbox serve --latency realistic --env-file .sandbox.env
+
+# SIGKILL the sync at 20 points (extraction, planning, Mailchimp writes, before the commit, anywhere),
+# rerun each time, then count lost, duplicated and resubscribed members (all must be 0).
+chaos: $(STAMP)
+	$(BIN)/python -m benchmarks.chaos --kills 20 --customers 2000 --latency realistic
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -5,6 +5,7 @@ next run resends idempotently; the end-to-end tests and operators use this to pr
 """
 
 import os
+import signal
 
 ENV = "ORACLE_MAILCHIMP_CRASH_AT"
 
@@ -14,5 +15,10 @@ class DeliberateCrash(RuntimeError):
 
 
 def crash_point(name: str) -> None:
-    if os.environ.get(ENV) == name:
+    """`<name>` raises DeliberateCrash (the run fails cleanly); `kill:<name>` SIGKILLs this process, as
+    an out-of-memory kill or a lost machine would (the chaos benchmark uses it)."""
+    wanted = os.environ.get(ENV)
+    if wanted == name:
         raise DeliberateCrash(f"deliberate crash at '{name}' ({ENV} is set)")
+    if wanted == f"kill:{name}":
+        os.kill(os.getpid(), signal.SIGKILL)
