@@ -21,6 +21,7 @@ import click
 
 from oracle_mailchimp_dagster.cli.audit import entry_json, plural, run_entries, table_header, table_row
 from oracle_mailchimp_dagster.errors import UserError
+from oracle_mailchimp_dagster.http.redaction import redact_credentials
 from oracle_mailchimp_dagster.store import LOCATION_HELP, LedgerEntry, SyncStore
 from oracle_mailchimp_dagster.sync.outcomes import FAILED
 from oracle_mailchimp_dagster.tenants.registry import open_registry
@@ -101,7 +102,7 @@ def failure_reason(error: str | None) -> str:
     message: see `defs.launch`)."""
     if not error:
         return "see the run's event log in the Dagster UI"
-    return " ".join(error.split())
+    return redact_credentials(" ".join(error.split()))
 
 
 def dagster_home(env: Mapping[str, str]) -> Path:
@@ -220,13 +221,15 @@ def open_instance() -> "dg.DagsterInstance":
     """The instance of DAGSTER_HOME, its directory created when missing."""
     import dagster as dg
 
+    from oracle_mailchimp_dagster.defs.instance import open_instance as open_home_instance
+
     home = dagster_home(os.environ)
     try:
         home.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"cannot create DAGSTER_HOME '{home}': {exc.strerror}") from None
     try:
-        return dg.DagsterInstance.get()
+        return open_home_instance(home)  # under the home's lock: first runs on a new home race otherwise
     except dg.DagsterError as exc:
         reason = " ".join(str(exc).split())
         raise UserError(f"cannot open the Dagster instance in DAGSTER_HOME '{home}': {reason}") from None

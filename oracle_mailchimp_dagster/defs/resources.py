@@ -139,11 +139,26 @@ class SyncCheckThresholds(dg.ConfigurableResource):
     )
 
 
-class FusionResource(dg.ConfigurableResource):
+class _HttpClientResource(dg.ConfigurableResource):
+    """What both client resources share: the timeouts of one attempt and the size of an answer."""
+
+    connect_timeout_s: float = Field(default=10.0, gt=0, description="Seconds to connect")
+    read_timeout_s: float = Field(default=120.0, gt=0, description="Seconds to wait for each read")
+    deadline_s: float = Field(
+        default=300.0, gt=0, description="Seconds one attempt may take in all (connect and every read)"
+    )
+    max_response_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1024, description="Largest answer read; a bigger one is refused"
+    )
+
+    def _timeouts(self) -> Timeouts:
+        connect, read = self.connect_timeout_s, self.read_timeout_s
+        return Timeouts(connect_s=connect, read_s=read, deadline_s=self.deadline_s)
+
+
+class FusionResource(_HttpClientResource):
     """Builds the Oracle Fusion client of one tenant (pod URL, credentials and paging from the registry)."""
 
-    connect_timeout_s: float = Field(default=10.0, gt=0, description="Seconds to connect to the pod")
-    read_timeout_s: float = Field(default=120.0, gt=0, description="Seconds to wait for each read")
     max_attempts: int = Field(
         default=6, ge=1, description="Attempts per request (retrying 429, 5xx, timeouts)"
     )
@@ -156,18 +171,18 @@ class FusionResource(dg.ConfigurableResource):
             page_size=tenant.oracle.page_size,
             overlap=timedelta(minutes=tenant.oracle.overlap_minutes),
             retry=RetryPolicy(max_attempts=self.max_attempts, max_total_s=self.max_retry_seconds),
-            timeouts=Timeouts(connect_s=self.connect_timeout_s, read_s=self.read_timeout_s),
+            timeouts=self._timeouts(),
+            max_response_bytes=self.max_response_bytes,
         )
         return FusionClient(fusion_connection(tenant, registry), options)
 
 
-class MailchimpResource(dg.ConfigurableResource):
+class MailchimpResource(_HttpClientResource):
     """Builds the Mailchimp client of one tenant; `concurrency` is shared by every client of a key."""
 
     concurrency: int = Field(
         default=8, ge=1, le=10, description="Requests in flight per API key (Mailchimp allows 10)"
     )
-    connect_timeout_s: float = Field(default=10.0, gt=0, description="Seconds to open a connection")
     read_timeout_s: float = Field(default=130.0, gt=0, description="Seconds to wait for each read")
     max_attempts: int = Field(
         default=8, ge=1, description="Attempts per request (retrying 429, 5xx, timeouts)"
@@ -185,6 +200,7 @@ class MailchimpResource(dg.ConfigurableResource):
                 max_backoff_s=60.0,
                 max_total_s=self.max_retry_seconds,
             ),
-            timeouts=Timeouts(connect_s=self.connect_timeout_s, read_s=self.read_timeout_s),
+            timeouts=self._timeouts(),
+            max_response_bytes=self.max_response_bytes,
         )
         return MailchimpClient(mailchimp_connection(tenant, registry), options)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from oracle_mailchimp_dagster.errors import UserError
+from oracle_mailchimp_dagster.http.redaction import redact_credentials
 from oracle_mailchimp_dagster.store.sync_store import SyncStore
 from oracle_mailchimp_dagster.tenants.model import TenantConfig
 from oracle_mailchimp_dagster.tenants.registry import TenantRegistry
@@ -51,4 +52,5 @@ def user_errors_as_failures() -> Iterator[None]:
     try:
         yield
     except UserError as exc:
-        raise dg.Failure(description=str(exc), allow_retries=False) from None
+        # The clients redact what they quote; this is the last gate before the event log.
+        raise dg.Failure(description=redact_credentials(str(exc)), allow_retries=False) from None
