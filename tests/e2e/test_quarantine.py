@@ -20,6 +20,8 @@ POISON: list[tuple[str, Any, str]] = [
         {"name": "Acme"},
         'OrganizationName: expected a string, got an object ({"name":"Acme"})',
     ),
+    ("PartyStatus", True, "PartyStatus: expected a string, got a boolean (true)"),
+    ("CreationDate", 1710148462, "CreationDate: expected an ISO 8601 timestamp, got a number (1710148462)"),
 ]
 
 
