@@ -10,10 +10,13 @@ from typing import Any, TypeVar
 import click
 from pydantic import ValidationError
 
+from oracle_mailchimp_dagster.store import SecretName
 from oracle_mailchimp_dagster.sync.rules import InactiveAction, StatusIfNew
+from oracle_mailchimp_dagster.tenants.credential_hosts import HostNaming
 from oracle_mailchimp_dagster.tenants.env_file import read_env_file, settings_from_env
 from oracle_mailchimp_dagster.tenants.errors import TenantConfigError, describe_validation_error
 from oracle_mailchimp_dagster.tenants.model import MailchimpAuthMode, OracleAuthMode, TenantConfig
+from oracle_mailchimp_dagster.tenants.shown import shown
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,6 +48,18 @@ FLAG_FOR_FIELD = {
     f"{section}.{field}": "--" + param.replace("_", "-") for param, (section, field) in SETTING_PARAMS.items()
 }
 FLAG_FOR_FIELD["display_name"] = "--display-name"
+# The flags that give each secret (`--...-env VAR` or `--...-stdin`).
+SECRET_FLAGS = {
+    SecretName.ORACLE_CLIENT_SECRET: "--oracle-client-secret",
+    SecretName.ORACLE_PASSWORD: "--oracle-password",
+    SecretName.MAILCHIMP_API_KEY: "--mailchimp-api-key",
+    SecretName.MAILCHIMP_OAUTH_TOKEN: "--mailchimp-oauth-token",
+}
+# Host-change refusals name the flags a user types.
+CLI_NAMING = HostNaming(
+    setting=lambda path: FLAG_FOR_FIELD.get(path, path),
+    secret_sources=lambda name: f"{SECRET_FLAGS[name]}-env or {SECRET_FLAGS[name]}-stdin",
+)
 
 
 def _choices(enum: type[Any]) -> click.Choice[str]:
@@ -157,7 +172,7 @@ def validate_config(data: dict[str, Any], tenant_id: str) -> TenantConfig:
         return TenantConfig.model_validate(data)
     except ValidationError as exc:
         raise TenantConfigError(
-            describe_validation_error(exc, f"tenant '{tenant_id}'", FLAG_FOR_FIELD)
+            describe_validation_error(exc, f"tenant '{shown(tenant_id)}'", FLAG_FOR_FIELD)
         ) from None
 
 

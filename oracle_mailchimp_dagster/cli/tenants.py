@@ -14,14 +14,21 @@ import click
 import yaml
 
 from oracle_mailchimp_dagster.cli.tenant_secrets import read_secrets
-from oracle_mailchimp_dagster.cli.tenant_settings import apply_settings, setting_options, validate_config
+from oracle_mailchimp_dagster.cli.tenant_settings import (
+    CLI_NAMING,
+    apply_settings,
+    setting_options,
+    validate_config,
+)
 from oracle_mailchimp_dagster.diagnostics.checks import render_report, report_json, run_checks
 from oracle_mailchimp_dagster.diagnostics.probes import connect_probes
 from oracle_mailchimp_dagster.errors import UserError
 from oracle_mailchimp_dagster.secrets.keystore import KEYS_HELP
 from oracle_mailchimp_dagster.store import LOCATION_HELP, SyncStore, TenantExistsError
 from oracle_mailchimp_dagster.store.reset import StateReset
+from oracle_mailchimp_dagster.tenants.credential_hosts import HostChangeRefused
 from oracle_mailchimp_dagster.tenants.model import TenantConfig
+from oracle_mailchimp_dagster.tenants.model import tenant_id as check_tenant_id
 from oracle_mailchimp_dagster.tenants.registry import TenantRegistry, open_registry
 from oracle_mailchimp_dagster.tenants.state_changes import StateChangeRefused
 from oracle_mailchimp_dagster.tenants.yaml_import import load_tenant_file
@@ -33,6 +40,17 @@ RESET_STATE_HELP = (
     "fully. Without it such a change is refused while state is stored."
 )
 FULL_LOAD = "the next sync loads the audience fully"
+
+
+def _existing_id(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """An ID that cannot name a tenant is refused before the registry is asked (and shown on one line)."""
+    try:
+        return check_tenant_id(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+TENANT_ID = click.argument("tenant_id", metavar="ID", callback=_existing_id)
 
 
 def _plural(count: int, word: str, many: str | None = None) -> str:
@@ -71,7 +89,7 @@ def add(tenant_id: str, disabled: bool, **params: Any) -> None:
 
 
 @tenants.command()
-@click.argument("tenant_id", metavar="ID")
+@TENANT_ID
 @setting_options
 @click.option(
     "--enable/--disable", "enabled", default=None, help="Schedule the tenant, or stop scheduling it."
@@ -88,6 +106,9 @@ def update(tenant_id: str, enabled: bool | None, reset_state: bool, **params: An
         secrets = read_secrets(params, config, prompt=False)
         try:
             result = registry.update(config, secrets, reset_state=reset_state)
+        except HostChangeRefused as exc:
+            refusal = exc.explain(CLI_NAMING, name_tenants=False)
+            raise UserError(f"tenants update {tenant_id}: {refusal}") from None
         except StateChangeRefused as exc:
             raise UserError(f"tenants update {tenant_id}: {exc.explain(name_tenants=False)}") from None
     changed = ", ".join(name.value for name in secrets)
@@ -151,7 +172,7 @@ def _show_payload(registry: TenantRegistry, config: TenantConfig) -> dict[str, A
 
 
 @tenants.command()
-@click.argument("tenant_id", metavar="ID")
+@TENANT_ID
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def show(tenant_id: str, as_json: bool) -> None:
     """A tenant's settings (as importable YAML), which secrets are stored, and its sync state."""
@@ -180,7 +201,7 @@ def show(tenant_id: str, as_json: bool) -> None:
 
 
 @tenants.command()
-@click.argument("tenant_id", metavar="ID")
+@TENANT_ID
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def remove(tenant_id: str, yes: bool) -> None:
     """Delete a tenant, its secrets and its sync state (its ledger rows stay for audit)."""
@@ -197,7 +218,7 @@ def remove(tenant_id: str, yes: bool) -> None:
 
 
 @tenants.command()
-@click.argument("tenant_id", metavar="ID")
+@TENANT_ID
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def reset(tenant_id: str, yes: bool) -> None:
     """Forget a tenant's member state, retry queue and mark; the next sync loads the audience fully.
@@ -235,7 +256,7 @@ def import_tenants(file: Path, reset_state: bool) -> None:
     with open_registry() as registry:
         try:
             result = registry.import_tenants(entries, reset_state=reset_state)
-        except StateChangeRefused as exc:
+        except (HostChangeRefused, StateChangeRefused) as exc:
             raise UserError(f"tenants import {file}: {exc}") from None
     line = (
         f"imported {len(entries)} tenant(s) from {file}: "
@@ -254,7 +275,7 @@ class ChecksFailedError(UserError):
 
 
 @tenants.command()
-@click.argument("tenant_id", metavar="ID")
+@TENANT_ID
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def test(tenant_id: str, as_json: bool) -> None:
     """Check a tenant end to end: Oracle token and one-row query, Mailchimp ping, audience, merge fields.

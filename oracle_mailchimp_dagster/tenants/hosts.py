@@ -116,12 +116,16 @@ def host_problem(host: str) -> str | None:
 
 
 def _port_problem(parts: SplitResult) -> str | None:
+    """Why the port is refused (outside 1-65535, not a number, two of them); None without a port."""
     netloc = parts.netloc.rpartition("@")[2]
-    text = netloc.rpartition("]")[2] if netloc.startswith("[") else netloc
-    if ":" not in text:
+    host_end = (
+        netloc.index("]") + 1 if netloc.startswith("[") and "]" in netloc else len(netloc.split(":")[0])
+    )
+    rest = netloc[host_end:]
+    if not rest:
         return None
-    port = text.rpartition(":")[2]
-    if not port.isdigit() or not 1 <= int(port) <= 65535:
+    port = rest[1:]
+    if not rest.startswith(":") or not (port.isascii() and port.isdigit()) or not 1 <= int(port) <= 65535:
         return f"port '{shown(port)}' is not a number from 1 to 65535"
     return None
 

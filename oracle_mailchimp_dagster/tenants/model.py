@@ -40,6 +40,7 @@ __all__ = [
     "is_loopback",
     "mapping_with_company",
     "service_url",
+    "tenant_id",
 ]
 
 TENANT_ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -63,7 +64,8 @@ class Strict(BaseModel):
     )
 
 
-def _slug(value: str) -> str:
+def tenant_id(value: str) -> str:
+    """A tenant id: a DNS-label-like slug (it names Dagster partitions, run tags and file paths)."""
     if not TENANT_ID_PATTERN.match(value):
         raise ValueError(
             f"'{shown(value)}' is not a tenant id: use 1-63 lowercase letters, digits and hyphens, "
@@ -74,7 +76,7 @@ def _slug(value: str) -> str:
 
 ServiceUrl = Annotated[str, AfterValidator(service_url)]
 ApiBaseUrl = Annotated[str, AfterValidator(mailchimp_api_base)]
-TenantId = Annotated[str, AfterValidator(_slug)]
+TenantId = Annotated[str, AfterValidator(tenant_id)]
 
 
 class OracleSettings(Strict):
@@ -238,8 +240,9 @@ class TenantConfig(Strict):
     @model_validator(mode="before")
     @classmethod
     def _display_name_defaults_to_id(cls, data: Any) -> Any:
-        if isinstance(data, dict) and not data.get("display_name") and isinstance(data.get("id"), str):
-            return {**data, "display_name": data["id"]}
+        tenant = data.get("id") if isinstance(data, dict) else None
+        if isinstance(tenant, str) and TENANT_ID_PATTERN.match(tenant) and not data.get("display_name"):
+            return {**data, "display_name": tenant}
         return data
 
     @model_validator(mode="after")

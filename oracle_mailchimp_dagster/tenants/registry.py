@@ -1,9 +1,12 @@
 """The tenant registry: tenant configuration in the app database, credentials encrypted beside it.
 
 A tenant and its secrets are written in one transaction. Secrets are decrypted one at a time, when a
-caller asks, and returned as `SecretStr`; nothing here keeps plaintext. A change of a setting the sync
-state depends on (`tenants.state_changes`) is refused while state is stored, or resets that state in
-the same transaction when the caller asks.
+caller asks, and returned as `SecretStr`; nothing here keeps plaintext. Each secret is checked before
+anything is written (`tenants.secret_rules`) and sealed with its tenant and the hosts it is sent to
+(`tenants.secret_binding`); a change that would send a stored secret to another host is refused unless
+the secret is given again (`tenants.credential_hosts`). A change of a setting the sync state depends
+on (`tenants.state_changes`) is refused while state is stored, or resets that state in the same
+transaction when the caller asks.
 """
 
 from collections.abc import Iterator, Mapping, Sequence
@@ -26,8 +29,16 @@ from oracle_mailchimp_dagster.secrets import (
 from oracle_mailchimp_dagster.store import Database, SecretName, ensure_schema_current
 from oracle_mailchimp_dagster.store import tenant_rows as rows
 from oracle_mailchimp_dagster.store.reset import StateReset, has_sync_state, reset_sync_state
+from oracle_mailchimp_dagster.tenants.credential_hosts import (
+    HostChange,
+    HostChangeRefused,
+    changes_needing_secret,
+    credential_hosts,
+)
 from oracle_mailchimp_dagster.tenants.errors import TenantConfigError, describe_validation_error
 from oracle_mailchimp_dagster.tenants.model import TenantConfig
+from oracle_mailchimp_dagster.tenants.secret_binding import BoundSecret, seal, unseal
+from oracle_mailchimp_dagster.tenants.secret_rules import check_secrets
 from oracle_mailchimp_dagster.tenants.state_changes import (
     SettingChange,
     StateChangeRefused,
@@ -113,12 +124,16 @@ class TenantRegistry:
 
     def secret(self, tenant_id: str, name: SecretName) -> SecretStr:
         """Decrypt one secret now. Errors name the tenant and secret, never the ciphertext."""
+        return self.bound_secret(tenant_id, name).value
+
+    def bound_secret(self, tenant_id: str, name: SecretName) -> BoundSecret:
+        """Decrypt one secret now, with the hosts it was entered for (`tenants.connections` checks them)."""
         with self.db.read() as conn:
             rows.get_tenant(conn, tenant_id)
             row = rows.select_secret(conn, tenant_id, name)
         if row is None:
             raise MissingSecretError(f"tenant '{tenant_id}' has no {name.value} stored")
-        return self._decrypt(self.keys.load(), row)
+        return self._open(self.keys.load(), row)
 
     def oracle_secret(self, config: TenantConfig) -> SecretStr:
         """The Oracle client secret (oauth) or password (basic)."""
@@ -136,7 +151,14 @@ class TenantRegistry:
     # --- writes ----------------------------------------------------------------------------------
 
     def add(self, config: TenantConfig, secrets: Mapping[SecretName, SecretStr]) -> None:
-        """Register a new tenant with every secret its auth modes need."""
+        """Register a new tenant with every secret its auth modes need, all checked before any write."""
+        check_secrets(config, secrets, f"tenant '{config.id}'")
+        missing = sorted(name.value for name in set(config.required_secrets()) - set(secrets))
+        if missing:
+            raise MissingSecretError(
+                f"tenant '{config.id}' needs {' and '.join(missing)} (Oracle auth "
+                f"{config.oracle.auth.value}, Mailchimp auth {config.mailchimp.auth.value})"
+            )
         keyring = self.keys.load(create=True)
         now = datetime.now(UTC)
         with self.db.write() as conn:
@@ -152,13 +174,17 @@ class TenantRegistry:
     ) -> UpdateResult:
         """Replace a tenant's configuration; given secrets replace stored ones, unneeded ones are dropped.
 
-        A change the sync state depends on raises `StateChangeRefused` (nothing written) while state is
-        stored; with `reset_state` the state is reset in the same transaction instead.
+        A change that sends a stored secret to another host without that secret raises
+        `HostChangeRefused`, and a change the sync state depends on raises `StateChangeRefused` while
+        state is stored (with `reset_state` the state is reset in the same transaction instead); both
+        write nothing.
         """
         secrets = secrets or {}
+        check_secrets(config, secrets, f"tenant '{config.id}'")
         keyring = self.keys.load(create=bool(secrets))
         now = datetime.now(UTC)
         with self.db.write() as conn:
+            self._refuse_host_changes(conn, keyring, [(config, secrets)])
             changes = self._state_changes(conn, keyring, config, secrets)
             self._refuse_unreset(conn, [(config.id, changes)], reset_state)
             self._update(conn, keyring, config, secrets, now)
@@ -188,10 +214,14 @@ class TenantRegistry:
         refusal names every tenant at fault; `reset_state` resets exactly the tenants whose changes
         need it.
         """
+        for config, secrets in entries:
+            check_secrets(config, secrets, f"tenant '{config.id}'")
         keyring = self.keys.load(create=any(secrets for _, secrets in entries))
         now = datetime.now(UTC)
         result = ImportResult(created=[], updated=[])
         with self.db.write() as conn:
+            existing = [entry for entry in entries if rows.select_tenant(conn, entry[0].id) is not None]
+            self._refuse_host_changes(conn, keyring, existing)
             pending = {
                 config.id: self._state_changes(conn, keyring, config, secrets)
                 for config, secrets in entries
@@ -258,6 +288,36 @@ class TenantRegistry:
         )
         self._store_secrets(conn, keyring, config, secrets, now)
 
+    @staticmethod
+    def _current(conn: Connection, tenant_id: str) -> TenantConfig | None:
+        """The stored configuration, or None when it no longer validates (it cannot be compared)."""
+        try:
+            return _config(rows.get_tenant(conn, tenant_id))
+        except TenantConfigError:
+            return None
+
+    def _refuse_host_changes(
+        self,
+        conn: Connection,
+        keyring: Keyring,
+        entries: Sequence[tuple[TenantConfig, Mapping[SecretName, SecretStr]]],
+    ) -> None:
+        """Raise `HostChangeRefused` naming every tenant whose change sends a stored secret elsewhere."""
+        refused: list[tuple[str, list[HostChange]]] = []
+        for config, secrets in entries:
+            current = self._current(conn, config.id)
+            changes = changes_needing_secret(current, config, secrets)
+            if any(change.secret is SecretName.MAILCHIMP_API_KEY for change in changes):
+                # The key's own data center is always allowed: decrypt the stored key only to learn it.
+                stored = self._stored_secret(conn, keyring, config.id, SecretName.MAILCHIMP_API_KEY)
+                changes = changes_needing_secret(
+                    current, config, secrets, key_data_center=key_data_center(stored)
+                )
+            if changes:
+                refused.append((config.id, changes))
+        if refused:
+            raise HostChangeRefused(refused)
+
     def _state_changes(
         self,
         conn: Connection,
@@ -266,9 +326,8 @@ class TenantRegistry:
         secrets: Mapping[SecretName, SecretStr],
     ) -> list[SettingChange]:
         """The changes from the stored configuration to `config` that the sync state depends on."""
-        try:
-            current = _config(rows.get_tenant(conn, config.id))
-        except TenantConfigError:
+        current = self._current(conn, config.id)
+        if current is None:
             return []  # a stored configuration that no longer validates cannot be compared; it is replaced
         old_dc = new_dc = None
         new_key = secrets.get(SecretName.MAILCHIMP_API_KEY)
@@ -305,7 +364,7 @@ class TenantRegistry:
         if row is None:
             return None
         try:
-            return self._decrypt(keyring, row)
+            return self._open(keyring, row).value
         except SecretDecryptionError:
             return None
 
@@ -327,7 +386,7 @@ class TenantRegistry:
         for name, value in secrets.items():
             if not value.get_secret_value():
                 raise MissingSecretError(f"the {name.value} given for tenant '{config.id}' is empty")
-            sealed = keyring.encrypt(value)
+            sealed = keyring.encrypt(seal(value, config.id, name, credential_hosts(config, name)))
             rows.put_secret(
                 conn, config.id, name, ciphertext=sealed.ciphertext, key_id=sealed.key_id, now=now
             )
@@ -340,11 +399,25 @@ class TenantRegistry:
             )
         rows.delete_secrets(conn, config.id, stored - required)
 
-    def _decrypt(self, keyring: Keyring, row: rows.SecretRow) -> SecretStr:
+    def _open(self, keyring: Keyring, row: rows.SecretRow) -> BoundSecret:
+        """Decrypt and unseal a stored secret; one sealed for another tenant or name is refused."""
         try:
-            return keyring.decrypt(Sealed(row.key_id, row.ciphertext))
+            plaintext = keyring.decrypt(Sealed(row.key_id, row.ciphertext))
         except (KeyNotInKeyring, CiphertextRejected) as exc:
             raise self._decryption_error(row, exc) from None
+        try:
+            bound = unseal(plaintext)
+        except ValueError:
+            raise SecretDecryptionError(
+                row.tenant_id, row.name.value, "its sealed envelope is damaged; set the secret again"
+            ) from None
+        if bound.hosts is not None and (bound.tenant_id, bound.name) != (row.tenant_id, row.name.value):
+            raise SecretDecryptionError(
+                row.tenant_id,
+                row.name.value,
+                "it was sealed for another tenant or secret (copied in the database?); set the secret again",
+            )
+        return bound
 
     def _decryption_error(self, row: rows.SecretRow, exc: Exception) -> SecretDecryptionError:
         if isinstance(exc, KeyNotInKeyring):

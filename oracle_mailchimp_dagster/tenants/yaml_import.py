@@ -15,6 +15,10 @@ tenants:
     schedule: {cron: "*/15 * * * *", timezone: UTC}
     policies: {inactive_action: archive, status_if_new: pending}
     mapping: {merge_fields: {OrganizationName: COMPANY, FormattedPhoneNumber: PHONE}}
+
+A list of tenants (`tenants list --json`) and the document `tenants show ID --json` prints (its
+`tenant`; `secrets` and `sync_state` are information) are read too, so what is shown can be imported
+back. Each secret is checked as it is read, and a refusal names its YAML key, never its value.
 """
 
 from collections.abc import Mapping
@@ -27,6 +31,8 @@ from pydantic import SecretStr, ValidationError
 from oracle_mailchimp_dagster.store import SecretName
 from oracle_mailchimp_dagster.tenants.errors import TenantConfigError, describe_validation_error
 from oracle_mailchimp_dagster.tenants.model import TenantConfig
+from oracle_mailchimp_dagster.tenants.secret_rules import secret_problem
+from oracle_mailchimp_dagster.tenants.shown import shown
 
 # (section, key naming an environment variable) -> the secret it holds.
 SECRET_REFERENCES: dict[tuple[str, str], SecretName] = {
@@ -39,9 +45,15 @@ SECRET_REFERENCES: dict[tuple[str, str], SecretName] = {
 TenantEntry = tuple[TenantConfig, dict[SecretName, SecretStr]]
 
 
+# The keys of the document `tenants show ID --json` prints.
+SHOW_DOCUMENT_KEYS = frozenset({"tenant", "secrets", "sync_state"})
+
+
 def _entries(document: Any, origin: str) -> list[Any]:
     if isinstance(document, dict) and set(document) == {"tenants"}:
         document = document["tenants"]
+    elif isinstance(document, dict) and "tenant" in document and set(document) <= SHOW_DOCUMENT_KEYS:
+        document = [document["tenant"]]
     if not isinstance(document, list):
         raise TenantConfigError(f"{origin}: expected a list of tenants under 'tenants:'")
     return document
@@ -64,7 +76,12 @@ def _split_secrets(
             raise TenantConfigError(f"{subject}: {section}.{key} must name an environment variable")
         value = env.get(variable, "")
         if not value:
-            raise TenantConfigError(f"{subject}: {section}.{key} names {variable}, which is not set or empty")
+            raise TenantConfigError(
+                f"{subject}: {section}.{key} names {shown(variable)}, which is not set or empty"
+            )
+        problem = secret_problem(name, SecretStr(value))
+        if problem is not None:
+            raise TenantConfigError(f"{subject}: {section}.{key} ({shown(variable)}): {problem}")
         secrets[name] = SecretStr(value)
     return config, secrets
 
@@ -83,7 +100,7 @@ def parse_tenants(text: str, origin: str, env: Mapping[str, str]) -> list[Tenant
     for index, entry in enumerate(_entries(document, origin), start=1):
         if not isinstance(entry, dict):
             raise TenantConfigError(f"{origin}: tenant #{index} is not a mapping of settings")
-        label = f"tenant '{entry.get('id', f'#{index}')}'"
+        label = f"tenant '{shown(str(entry.get('id', f'#{index}')))}'"
         config, secrets = _split_secrets(entry, env, f"{origin}: {label}")
         try:
             tenant = TenantConfig.model_validate(config)

@@ -76,9 +76,16 @@ def test_update_refuses_a_list_change_in_one_line_and_writes_nothing(
 @pytest.mark.parametrize(
     ("flags", "named"),
     [
-        (["--oracle-base-url", "https://globex.fa.em2.oraclecloud.com"], "the Oracle pod URL"),
+        # A new host needs the credential sent there again (tests/tenants/test_bad_inputs.py).
+        (
+            ["--oracle-base-url", "https://globex.fa.em2.oraclecloud.com", "--oracle-client-secret-env", "S"],
+            "the Oracle pod URL",
+        ),
         (["--oracle-resource-path", "/crmRestApi/resources/latest/accounts"], "the Oracle resource path"),
-        (["--mailchimp-api-base", "http://127.0.0.1:18002/3.0"], "the Mailchimp account (API base)"),
+        (
+            ["--mailchimp-api-base", "http://127.0.0.1:18002/3.0", "--mailchimp-api-key-env", "KEY_IN_US6"],
+            "the Mailchimp account (API base)",
+        ),
         (["--mailchimp-api-key-env", "KEY_IN_US21"], "the Mailchimp account (API base)"),
     ],
 )
@@ -86,6 +93,8 @@ def test_update_refuses_every_setting_the_state_depends_on(
     cli: Run, registry: TenantRegistry, monkeypatch: pytest.MonkeyPatch, flags: list[str], named: str
 ) -> None:
     monkeypatch.setenv("KEY_IN_US21", KEY_IN_US21)
+    monkeypatch.setenv("KEY_IN_US6", MAILCHIMP_KEY)
+    monkeypatch.setenv("S", ORACLE_SECRET)
     before = snapshot(registry.db, "acme")
     # Other settings given alongside are not written either.
     message = one_error_line(cli("tenants", "update", "acme", *flags, "--schedule", "0 6 * * *"))

@@ -105,7 +105,7 @@ def test_an_import_is_refused_as_a_whole_naming_every_tenant(synced: TenantRegis
     entries: list[tuple[TenantConfig, Mapping[SecretName, SecretStr]]] = [
         (config("initech"), secrets()),
         (config(**OTHER_LIST), {}),
-        (moved_pod, {}),
+        (moved_pod, secrets()),  # a new pod host needs the Oracle secret again
     ]
     with pytest.raises(StateChangeRefused) as refused:
         synced.import_tenants(entries)
