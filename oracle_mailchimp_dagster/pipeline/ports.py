@@ -47,7 +47,21 @@ class CustomerStream(Protocol):
     def __iter__(self) -> Iterator[FusionCustomer]: ...
 
 
-class CustomerSource(Protocol):
+class Closeable(Protocol):
+    """A client used as a context manager: its connections close when the step is done."""
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> None: ...
+
+
+class CustomerSource(Closeable, Protocol):
     """Oracle Fusion as the extract step and the change sensor read it."""
 
     @property
@@ -61,16 +75,6 @@ class CustomerSource(Protocol):
 
     def has_changes_after(self, after: datetime, /) -> bool: ...
 
-    def __enter__(self) -> Self: ...
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-        /,
-    ) -> None: ...
-
 
 class AudienceOptions(Protocol):
     """The client settings the executor reads."""
@@ -81,7 +85,7 @@ class AudienceOptions(Protocol):
         ...
 
 
-class AudienceClient(Protocol):
+class AudienceClient(Closeable, Protocol):
     """A Mailchimp audience as the member, results and audience-event steps read and write it."""
 
     @property
@@ -108,13 +112,3 @@ class AudienceClient(Protocol):
     def iter_members_changed_since(
         self, list_id: str, since: datetime, /, *, status: str | None
     ) -> Iterable[ListMember]: ...
-
-    def __enter__(self) -> Self: ...
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-        /,
-    ) -> None: ...
