@@ -1,5 +1,6 @@
 """The `oracle-mailchimp` command: each command group lives in its own module."""
 
+import os
 import sys
 
 import click
@@ -31,8 +32,21 @@ cli.add_command(sync)
 cli.add_command(audit)
 
 
+# Every file and folder the command (and Dagster, and any child) creates is its user's alone: the app
+# database holds credentials (encrypted) and PII, the IO manager's pickles under DAGSTER_HOME hold PII.
+PRIVATE_UMASK = 0o077
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user errors become one readable line on stderr and a non-zero exit."""
+    previous = os.umask(PRIVATE_UMASK)
+    try:
+        return _run(argv)
+    finally:
+        os.umask(previous)  # for callers in the same process (tests); a CLI process ends here anyway
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         result = cli.main(args=argv, prog_name="oracle-mailchimp", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -2,6 +2,8 @@
 
 import json
 import os
+import stat
+from pathlib import Path
 
 import click
 
@@ -15,11 +17,39 @@ def db() -> None:
     """The app database: tenants, encrypted secrets, sync state and the audit ledger."""
 
 
+# SQLite keeps a database's recent writes beside it until a checkpoint.
+SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+
+
+def tighten(path: Path, private_mode: int, what: str) -> None:
+    """chmod `path` to `private_mode` when group or others may use it, saying so in one line."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return
+    if mode & 0o077:
+        path.chmod(private_mode)
+        click.echo(f"{what} {path} was open to other users (mode {mode:04o}): now {private_mode:04o}")
+
+
+def tighten_home_and_database(database: Database) -> None:
+    """DAGSTER_HOME (run history, logs, the IO manager's pickles of customer data) to 0700, and the
+    SQLite app database (encrypted credentials, member state) with its companions to 0600."""
+    home = os.environ.get("DAGSTER_HOME", "").strip()
+    if home:
+        tighten(Path(home), 0o700, "DAGSTER_HOME")
+    if database.dialect == "sqlite" and database.url.database:
+        for suffix in SQLITE_COMPANIONS:
+            tighten(Path(database.url.database + suffix), 0o600, "app database file")
+
+
 @db.command()
 def upgrade() -> None:
     """Apply every pending schema migration, and prepare the Dagster instance of DAGSTER_HOME (safe to
-    run again; run it once before starting several syncs, the daemon or the UI on a new home)."""
+    run again; run it once before starting several syncs, the daemon or the UI on a new home). A
+    DAGSTER_HOME or SQLite app database open to other users is made private (0700, 0600)."""
     database = Database.from_url()
+    tighten_home_and_database(database)
     try:
         before = schema_status(database)
         after = upgrade_schema(database)

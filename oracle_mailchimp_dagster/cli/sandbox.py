@@ -1,5 +1,6 @@
 """`oracle-mailchimp sandbox serve`: both simulators in the foreground until interrupted."""
 
+import os
 import signal
 import threading
 from pathlib import Path
@@ -12,6 +13,15 @@ from oracle_mailchimp_dagster.errors import UserError
 @click.group()
 def sandbox() -> None:
     """The built-in Oracle Fusion and Mailchimp simulators."""
+
+
+def private_env_file(path: Path) -> None:
+    """Make `path` 0600 before the sandbox credentials are written into it (a new file and an old one)."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        path.chmod(0o600)
+    except OSError as exc:
+        raise UserError(f"cannot write env file {path}: {exc.strerror}") from None
 
 
 @sandbox.command()
@@ -49,6 +59,7 @@ def serve(
         signal.signal(signum, lambda *_: stop.set())
     try:
         if env_file is not None:
+            private_env_file(env_file)
             pair.write_env_file(env_file)
         click.echo(f"Oracle Fusion sandbox: {pair.fusion.url} ({customers} customers, latency {latency})")
         click.echo(f"Mailchimp sandbox:     {pair.mailchimp.api_base}")

@@ -32,6 +32,8 @@ HOST = "127.0.0.1"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 SHUTDOWN_TIMEOUT_S = 30.0
 POLL_S = 0.5
+# The env file, the app database and everything `dagster dev` writes (it inherits the umask) are private.
+PRIVATE_UMASK = 0o077
 
 Echo = Callable[..., None]
 
@@ -69,6 +71,16 @@ def server_ready(port: int) -> bool:
         return requests.get(f"http://{HOST}:{port}/server_info", timeout=1).status_code == 200
     except requests.RequestException:
         return False
+
+
+@contextmanager
+def private_files() -> Iterator[None]:
+    """Files and folders created in the block, here and by children started in it, are 0600 and 0700."""
+    previous = os.umask(PRIVATE_UMASK)
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
 
 @contextmanager
@@ -162,7 +174,7 @@ def run_dev(options: DevOptions, echo: Echo) -> None:
     command = dagster_dev_command(workspace_file, options.port)
     check_port_free(options.port)
     url = f"http://{HOST}:{options.port}"
-    with stop_requested() as stop:
+    with private_files(), stop_requested() as stop:
         pair = SandboxPair(SandboxOptions(customers=options.customers, latency=options.latency))
         try:
             pair.write_env_file(options.env_file)

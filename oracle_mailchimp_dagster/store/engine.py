@@ -1,7 +1,8 @@
 """Engine set-up and transactions that behave the same way on SQLite and PostgreSQL."""
 
+import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +37,22 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def create_private_file(path: Path) -> None:
+    """Create `path` (and a missing folder) for its user alone, 0600 and 0700, unless it exists.
+
+    SQLite creates its -wal, -shm and -journal files with the database file's permissions, so they are
+    private too; an existing file keeps its mode (`db upgrade` tightens it).
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def create_database_engine(url: URL) -> Engine:
     """An engine for a normalised URL (see `location.normalise_url`)."""
     if url.get_backend_name() == "sqlite":
         if url.database:
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            create_private_file(Path(url.database))
         engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
         _configure_sqlite(engine)
         return engine
