@@ -12,8 +12,8 @@ compared with an independent expectation (tests/support/expected.py):
 
 - lost: an address an active customer holds that is not a live member with the customer's data;
 - duplicated: a live member that no active customer holds (a copy left by a half-done email change);
-- resubscribed: a member that was unsubscribed (by the contact, or for an inactive customer) and is
-  subscribed again.
+- resubscribed: a member that was unsubscribed (by the contact, or for an inactive customer no active
+  one shares the address with) and is subscribed again.
 
 Prints JSON with the counts and the kills by phase; exits 1 when any count is not 0, a rerun failed, or
 a round's run was not killed mid-run.
@@ -89,7 +89,8 @@ class Sandboxes:
 class History:
     """What the rounds did that the final check needs: who must never be subscribed again."""
 
-    unsubscribed: set[str] = field(default_factory=set)
+    unsubscribed: set[str] = field(default_factory=set)  # by the contacts themselves
+    inactivated: set[str] = field(default_factory=set)  # addresses of customers Oracle inactivated
     kills: list[dict[str, Any]] = field(default_factory=list)
     failed_reruns: list[str] = field(default_factory=list)
 
@@ -110,9 +111,8 @@ def change_oracle(sandboxes: Sandboxes, rng: random.Random, round_no: int, histo
             body = {"EmailAddress": f"moved-{round_no}-{index}@chaos-{rng.randrange(10**6)}.io"}
             sandboxes.fusion_call("PATCH", f"/customers/{number}", json=body)
         elif kind == 2:
-            email = customer["EmailAddress"].strip().lower()
-            if members.get(email, {}).get("status") in LIVE:
-                history.unsubscribed.add(email)  # the default policy unsubscribes it
+            # The default policy unsubscribes its member, unless another active customer holds it.
+            history.inactivated.add(customer["EmailAddress"].strip().lower())
             sandboxes.fusion_call("POST", f"/customers/{number}/inactivate")
         else:
             email = customer["EmailAddress"].strip().lower()
