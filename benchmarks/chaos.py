@@ -178,7 +178,7 @@ def run_and_kill(env: Mapping[str, str], phase: str, rng: random.Random, full_ru
             sync_command(), env=child_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         step = STEP_OF_PHASE.get(phase)
-        delay = rng.uniform(0.0, 0.6) if step else rng.uniform(0.5, full_run_s * 1.1)
+        delay = rng.uniform(0.0, 0.6) if step else rng.uniform(0.5, full_run_s * 0.9)
         if step is not None:
             deadline = time.monotonic() + STEP_WAIT_S
             while proc.poll() is None and step not in started_steps(instance, known):
