@@ -77,9 +77,15 @@ def setting_options(command: F) -> F:
             "flags override it.",
         ),
         click.option(
-            "--oracle-base-url", metavar="URL", help="The Fusion pod (https; http only for loopback)."
+            "--oracle-base-url",
+            metavar="URL",
+            help="The Fusion pod (https; http only for loopback). A new host needs the Oracle secret again.",
         ),
-        click.option("--oracle-token-url", metavar="URL", help="Identity domain token endpoint (oauth)."),
+        click.option(
+            "--oracle-token-url",
+            metavar="URL",
+            help="Identity domain token endpoint (oauth). A new host needs the client secret again.",
+        ),
         click.option("--oracle-scope", metavar="S", help="OAuth scope (oauth)."),
         click.option("--oracle-auth", type=_choices(OracleAuthMode), help="oauth (default) or basic."),
         click.option(
@@ -106,7 +112,8 @@ def setting_options(command: F) -> F:
         click.option(
             "--mailchimp-api-base",
             metavar="URL",
-            help="Override the API base (sandbox, proxy); '' removes it.",
+            help="Override the API base (sandbox, proxy), ending with /3.0; '' removes it. "
+            "A host other than the key's data center needs the key again.",
         ),
         click.option("--schedule", metavar="CRON", help="5-field cron (default '*/15 * * * *')."),
         click.option("--timezone", metavar="TZ", help="IANA zone of the schedule (default UTC)."),

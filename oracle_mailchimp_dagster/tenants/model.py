@@ -18,30 +18,9 @@ from oracle_mailchimp_dagster.sync.rules import StatusIfNew, SyncPolicy
 from oracle_mailchimp_dagster.tenants import text_rules
 from oracle_mailchimp_dagster.tenants.auth_modes import MailchimpAuthMode, OracleAuthMode
 from oracle_mailchimp_dagster.tenants.client_settings import check_client_settings, framework_versions
-from oracle_mailchimp_dagster.tenants.hosts import (
-    LOOPBACK_HOSTS,
-    is_loopback,
-    mailchimp_api_base,
-    service_url,
-)
+from oracle_mailchimp_dagster.tenants.hosts import mailchimp_api_base, service_url
 from oracle_mailchimp_dagster.tenants.mapping import FieldMapping, TagRule, default_merge_fields
 from oracle_mailchimp_dagster.tenants.shown import shown
-
-__all__ = [
-    "LOOPBACK_HOSTS",
-    "MailchimpAuthMode",
-    "MailchimpSettings",
-    "OracleAuthMode",
-    "OracleSettings",
-    "Schedule",
-    "TenantConfig",
-    "TenantMapping",
-    "TenantPolicy",
-    "is_loopback",
-    "mapping_with_company",
-    "service_url",
-    "tenant_id",
-]
 
 TENANT_ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 LIST_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
