@@ -242,16 +242,22 @@ class TenantRegistry:
         return result
 
     def reencrypt_all(self) -> int:
-        """Re-encrypt every stored secret under the primary key (after `keys rotate`); returns how many."""
+        """Re-encrypt every stored secret under the primary key (after `keys rotate`); returns how many.
+
+        A secret stored before secrets were bound to hosts is sealed now with the hosts its tenant's
+        settings name (the operator holding the master key vouches for them by rotating).
+        """
         keyring = self.keys.load()
         now = datetime.now(UTC)
         with self.db.write() as conn:
             secret_rows = rows.select_secrets(conn)
             for row in secret_rows:
-                try:
-                    sealed = keyring.reseal(Sealed(row.key_id, row.ciphertext))
-                except (KeyNotInKeyring, CiphertextRejected) as exc:
-                    raise self._decryption_error(row, exc) from None
+                sealed = self._rebound(conn, keyring, row)
+                if sealed is None:
+                    try:
+                        sealed = keyring.reseal(Sealed(row.key_id, row.ciphertext))
+                    except (KeyNotInKeyring, CiphertextRejected) as exc:
+                        raise self._decryption_error(row, exc) from None
                 rows.put_secret(
                     conn, row.tenant_id, row.name, ciphertext=sealed.ciphertext, key_id=sealed.key_id, now=now
                 )
@@ -398,6 +404,15 @@ class TenantRegistry:
                 f"(Oracle auth {config.oracle.auth.value}, Mailchimp auth {config.mailchimp.auth.value})"
             )
         rows.delete_secrets(conn, config.id, stored - required)
+
+    def _rebound(self, conn: Connection, keyring: Keyring, row: rows.SecretRow) -> Sealed | None:
+        """An unbound (older) secret sealed with its tenant's hosts; None when bound already, or when the
+        tenant's settings cannot be read (it is then only re-encrypted)."""
+        bound = self._open(keyring, row)
+        config = self._current(conn, row.tenant_id) if bound.hosts is None else None
+        if config is None:
+            return None
+        return keyring.encrypt(seal(bound.value, row.tenant_id, row.name, credential_hosts(config, row.name)))
 
     def _open(self, keyring: Keyring, row: rows.SecretRow) -> BoundSecret:
         """Decrypt and unseal a stored secret; one sealed for another tenant or name is refused."""

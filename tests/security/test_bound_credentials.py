@@ -107,8 +107,11 @@ def test_a_secret_copied_to_another_tenant_is_refused(acme: TenantRegistry, cli_
     assert ORACLE_SECRET not in str(refused.value)
 
 
-def test_a_secret_stored_before_binding_still_works(acme: TenantRegistry, cli_env: Database) -> None:
-    """A plain (unbound) value goes where the settings say, as before, until it is entered again."""
+def test_a_secret_stored_before_binding_still_works_and_rotation_binds_it(
+    acme: TenantRegistry, cli_env: Database
+) -> None:
+    """A plain (unbound) value goes where the settings say, as before, until it is entered again or
+    re-encrypted."""
     sealed = acme.keys.load().encrypt(SecretStr(MAILCHIMP_KEY))
     with cli_env.write() as conn:
         conn.execute(
@@ -118,3 +121,11 @@ def test_a_secret_stored_before_binding_still_works(acme: TenantRegistry, cli_en
         )
     assert acme.bound_secret("acme", SecretName.MAILCHIMP_API_KEY).hosts is None
     assert mailchimp_connection(acme.get("acme"), acme).secret.get_secret_value() == MAILCHIMP_KEY
+    # Re-encryption (`keys rotate`) binds it to the hosts the tenant names now.
+    assert acme.reencrypt_all() == 2
+    bound = acme.bound_secret("acme", SecretName.MAILCHIMP_API_KEY)
+    assert (bound.value.get_secret_value(), bound.hosts) == (MAILCHIMP_KEY, {"mailchimp.api_base": None})
+    assert acme.bound_secret("acme", SecretName.ORACLE_CLIENT_SECRET).hosts == {
+        "oracle.base_url": "https://acme.fa.us2.oraclecloud.com:443",
+        "oracle.token_url": "https://idcs-0123.identity.oraclecloud.com:443",
+    }
