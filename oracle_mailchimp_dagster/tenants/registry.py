@@ -153,11 +153,14 @@ class TenantRegistry:
     def add(self, config: TenantConfig, secrets: Mapping[SecretName, SecretStr]) -> None:
         """Register a new tenant with every secret its auth modes need, all checked before any write."""
         check_secrets(config, secrets, f"tenant '{config.id}'")
-        missing = sorted(name.value for name in set(config.required_secrets()) - set(secrets))
-        if missing:
+        required, given = set(config.required_secrets()), set(secrets)
+        if required != given:  # said before the key file is created
+            wrong = sorted(name.value for name in given - required)
+            missing = sorted(name.value for name in required - given)
+            need = f"does not use {', '.join(wrong)}" if wrong else f"needs {' and '.join(missing)}"
             raise MissingSecretError(
-                f"tenant '{config.id}' needs {' and '.join(missing)} (Oracle auth "
-                f"{config.oracle.auth.value}, Mailchimp auth {config.mailchimp.auth.value})"
+                f"tenant '{config.id}' {need} (Oracle auth {config.oracle.auth.value}, "
+                f"Mailchimp auth {config.mailchimp.auth.value})"
             )
         keyring = self.keys.load(create=True)
         now = datetime.now(UTC)

@@ -64,6 +64,7 @@ def test_a_tenant_needs_every_secret_its_auth_modes_use(registry: TenantRegistry
     with pytest.raises(MissingSecretError, match="does not use oracle_password"):
         registry.add(config(), {**secrets(), SecretName.ORACLE_PASSWORD: SecretStr("pw")})
     assert registry.list_all() == []
+    assert not registry.keys.key_file.exists(), "a refused add creates no key file either"
 
 
 def test_switching_auth_mode_needs_the_new_secret_and_drops_the_old(registry: TenantRegistry) -> None:
