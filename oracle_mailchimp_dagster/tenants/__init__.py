@@ -13,12 +13,8 @@ from oracle_mailchimp_dagster.tenants.model import (
     TenantMapping,
     TenantPolicy,
 )
-from oracle_mailchimp_dagster.tenants.registry import (
-    ImportResult,
-    MissingSecretError,
-    SecretInfo,
-    TenantRegistry,
-)
+from oracle_mailchimp_dagster.tenants.registry import ImportResult, SecretInfo, TenantRegistry
+from oracle_mailchimp_dagster.tenants.secret_vault import MissingSecretError
 
 __all__ = [
     "ImportResult",

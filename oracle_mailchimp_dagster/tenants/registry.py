@@ -17,14 +17,12 @@ from datetime import UTC, datetime
 from pydantic import SecretStr, ValidationError
 from sqlalchemy.engine import Connection
 
-from oracle_mailchimp_dagster.errors import UserError
 from oracle_mailchimp_dagster.secrets import (
     CiphertextRejected,
     KeyNotInKeyring,
     Keyring,
     KeyStore,
     Sealed,
-    SecretDecryptionError,
 )
 from oracle_mailchimp_dagster.store import Database, SecretName, ensure_schema_current
 from oracle_mailchimp_dagster.store import tenant_rows as rows
@@ -33,12 +31,12 @@ from oracle_mailchimp_dagster.tenants.credential_hosts import (
     HostChange,
     HostChangeRefused,
     changes_needing_secret,
-    credential_hosts,
 )
 from oracle_mailchimp_dagster.tenants.errors import TenantConfigError, describe_validation_error
 from oracle_mailchimp_dagster.tenants.model import TenantConfig
-from oracle_mailchimp_dagster.tenants.secret_binding import BoundSecret, seal, unseal
+from oracle_mailchimp_dagster.tenants.secret_binding import BoundSecret
 from oracle_mailchimp_dagster.tenants.secret_rules import check_secrets
+from oracle_mailchimp_dagster.tenants.secret_vault import MissingSecretError, SecretVault
 from oracle_mailchimp_dagster.tenants.state_changes import (
     SettingChange,
     StateChangeRefused,
@@ -51,10 +49,6 @@ RESET_ON_REQUEST = "reset on request"
 
 # (tenant id, the changes of its settings the sync state depends on)
 PendingChanges = list[tuple[str, list[SettingChange]]]
-
-
-class MissingSecretError(UserError):
-    """A tenant lacks a credential its auth modes need."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +88,7 @@ class TenantRegistry:
     def __init__(self, db: Database, keys: KeyStore) -> None:
         self.db = db
         self.keys = keys
+        self.vault = SecretVault(keys)
 
     @classmethod
     def open(cls, db: Database | None = None, keys: KeyStore | None = None) -> "TenantRegistry":
@@ -133,7 +128,7 @@ class TenantRegistry:
             row = rows.select_secret(conn, tenant_id, name)
         if row is None:
             raise MissingSecretError(f"tenant '{tenant_id}' has no {name.value} stored")
-        return self._open(self.keys.load(), row)
+        return self.vault.open(self.keys.load(), row)
 
     def oracle_secret(self, config: TenantConfig) -> SecretStr:
         """The Oracle client secret (oauth) or password (basic)."""
@@ -166,7 +161,7 @@ class TenantRegistry:
         now = datetime.now(UTC)
         with self.db.write() as conn:
             rows.insert_tenant(conn, self._row(config, now, now))
-            self._store_secrets(conn, keyring, config, secrets, now)
+            self.vault.store(conn, keyring, config, secrets, now)
 
     def update(
         self,
@@ -234,7 +229,7 @@ class TenantRegistry:
             for config, secrets in entries:
                 if config.id not in pending and config.id not in result.created:
                     rows.insert_tenant(conn, self._row(config, now, now))
-                    self._store_secrets(conn, keyring, config, secrets, now)
+                    self.vault.store(conn, keyring, config, secrets, now)
                     result.created.append(config.id)
                     continue
                 self._update(conn, keyring, config, secrets, now)
@@ -255,12 +250,12 @@ class TenantRegistry:
         with self.db.write() as conn:
             secret_rows = rows.select_secrets(conn)
             for row in secret_rows:
-                sealed = self._rebound(conn, keyring, row)
+                sealed = self.vault.rebound(conn, keyring, row, self._current)
                 if sealed is None:
                     try:
                         sealed = keyring.reseal(Sealed(row.key_id, row.ciphertext))
                     except (KeyNotInKeyring, CiphertextRejected) as exc:
-                        raise self._decryption_error(row, exc) from None
+                        raise self.vault.decryption_error(row, exc) from None
                 rows.put_secret(
                     conn, row.tenant_id, row.name, ciphertext=sealed.ciphertext, key_id=sealed.key_id, now=now
                 )
@@ -295,7 +290,7 @@ class TenantRegistry:
             enabled=config.enabled,
             now=now,
         )
-        self._store_secrets(conn, keyring, config, secrets, now)
+        self.vault.store(conn, keyring, config, secrets, now)
 
     @staticmethod
     def _current(conn: Connection, tenant_id: str) -> TenantConfig | None:
@@ -318,7 +313,7 @@ class TenantRegistry:
             changes = changes_needing_secret(current, config, secrets)
             if any(change.secret is SecretName.MAILCHIMP_API_KEY for change in changes):
                 # The key's own data center is always allowed: decrypt the stored key only to learn it.
-                stored = self._stored_secret(conn, keyring, config.id, SecretName.MAILCHIMP_API_KEY)
+                stored = self.vault.stored(conn, keyring, config.id, SecretName.MAILCHIMP_API_KEY)
                 changes = changes_needing_secret(
                     current, config, secrets, key_data_center=key_data_center(stored)
                 )
@@ -342,7 +337,7 @@ class TenantRegistry:
         new_key = secrets.get(SecretName.MAILCHIMP_API_KEY)
         if new_key is not None or current.mailchimp != config.mailchimp:
             # Only then can the key's data center, and so the account, differ: decrypt just for that.
-            stored_key = self._stored_secret(conn, keyring, config.id, SecretName.MAILCHIMP_API_KEY)
+            stored_key = self.vault.stored(conn, keyring, config.id, SecretName.MAILCHIMP_API_KEY)
             old_dc = key_data_center(stored_key)
             new_dc = key_data_center(new_key or stored_key)
         return state_affecting_changes(current, config, old_data_center=old_dc, new_data_center=new_dc)
@@ -364,96 +359,6 @@ class TenantRegistry:
     def _reset(conn: Connection, tenant_id: str, reason: str, now: datetime) -> StateReset:
         """The one place the registry resets sync state (inside the caller's transaction)."""
         return reset_sync_state(conn, tenant_id, reason, now)
-
-    def _stored_secret(
-        self, conn: Connection, keyring: Keyring, tenant_id: str, name: SecretName
-    ) -> SecretStr | None:
-        """A stored secret decrypted, or None when absent or undecryptable (the caller only compares)."""
-        row = rows.select_secret(conn, tenant_id, name)
-        if row is None:
-            return None
-        try:
-            return self._open(keyring, row).value
-        except SecretDecryptionError:
-            return None
-
-    def _store_secrets(
-        self,
-        conn: Connection,
-        keyring: Keyring,
-        config: TenantConfig,
-        secrets: Mapping[SecretName, SecretStr],
-        now: datetime,
-    ) -> None:
-        required = set(config.required_secrets())
-        unexpected = sorted(name.value for name in secrets if name not in required)
-        if unexpected:
-            raise MissingSecretError(
-                f"tenant '{config.id}' does not use {', '.join(unexpected)} with its auth modes "
-                f"(Oracle {config.oracle.auth.value}, Mailchimp {config.mailchimp.auth.value})"
-            )
-        for name, value in secrets.items():
-            if not value.get_secret_value():
-                raise MissingSecretError(f"the {name.value} given for tenant '{config.id}' is empty")
-            sealed = keyring.encrypt(seal(value, config.id, name, credential_hosts(config, name)))
-            rows.put_secret(
-                conn, config.id, name, ciphertext=sealed.ciphertext, key_id=sealed.key_id, now=now
-            )
-        stored = {row.name for row in rows.select_secrets(conn, config.id)}
-        missing = sorted(name.value for name in required - stored)
-        if missing:
-            raise MissingSecretError(
-                f"tenant '{config.id}' needs {' and '.join(missing)} "
-                f"(Oracle auth {config.oracle.auth.value}, Mailchimp auth {config.mailchimp.auth.value})"
-            )
-        rows.delete_secrets(conn, config.id, stored - required)
-
-    def _rebound(self, conn: Connection, keyring: Keyring, row: rows.SecretRow) -> Sealed | None:
-        """An unbound (older) secret sealed with its tenant's hosts; None when bound already, or when the
-        tenant's settings cannot be read (it is then only re-encrypted)."""
-        bound = self._open(keyring, row)
-        config = self._current(conn, row.tenant_id) if bound.hosts is None else None
-        if config is None:
-            return None
-        return keyring.encrypt(seal(bound.value, row.tenant_id, row.name, credential_hosts(config, row.name)))
-
-    def _open(self, keyring: Keyring, row: rows.SecretRow) -> BoundSecret:
-        """Decrypt and unseal a stored secret; one sealed for another tenant or name is refused."""
-        try:
-            plaintext = keyring.decrypt(Sealed(row.key_id, row.ciphertext))
-        except (KeyNotInKeyring, CiphertextRejected) as exc:
-            raise self._decryption_error(row, exc) from None
-        try:
-            bound = unseal(plaintext)
-        except ValueError:
-            raise SecretDecryptionError(
-                row.tenant_id, row.name.value, "its sealed envelope is damaged; set the secret again"
-            ) from None
-        if bound.hosts is not None and (bound.tenant_id, bound.name) != (row.tenant_id, row.name.value):
-            raise SecretDecryptionError(
-                row.tenant_id,
-                row.name.value,
-                "it was sealed for another tenant or secret (copied in the database?); set the secret again",
-            )
-        return bound
-
-    def _decryption_error(self, row: rows.SecretRow, exc: Exception) -> SecretDecryptionError:
-        if isinstance(exc, KeyNotInKeyring):
-            keyring_ids = self.keys.load().key_ids
-            if not keyring_ids:
-                reason = self.keys.describe_missing()
-            else:
-                reason = (
-                    f"it was encrypted with master key {row.key_id}, which is not in the "
-                    f"{self.keys.describe()} (keys there: {', '.join(keyring_ids)}); "
-                    "restore that key, or set the secret again"
-                )
-        else:
-            reason = (
-                f"the stored ciphertext does not verify with master key {row.key_id} "
-                "(altered in the database, or the key material was replaced); set the secret again"
-            )
-        return SecretDecryptionError(row.tenant_id, row.name.value, reason)
 
 
 def _changed(changes: list[SettingChange]) -> str:
