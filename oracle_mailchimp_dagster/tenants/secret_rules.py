@@ -19,7 +19,7 @@ from oracle_mailchimp_dagster.tenants.client_settings import (
     mailchimp_connection_for,
 )
 from oracle_mailchimp_dagster.tenants.model import TenantConfig
-from oracle_mailchimp_dagster.tenants.text_rules import invisible_character
+from oracle_mailchimp_dagster.tenants.text_rules import invisible_character, is_latin1
 
 # Far above any real key, secret, password or token; a stored value is sent on every call.
 MAX_SECRET_CHARS = 4_096
@@ -34,14 +34,6 @@ SECRET_TITLES = {
 _BASIC_AUTH_SECRETS = frozenset({SecretName.ORACLE_CLIENT_SECRET, SecretName.ORACLE_PASSWORD})
 
 
-def _latin1(value: str) -> bool:
-    try:
-        value.encode("latin-1")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def secret_problem(name: SecretName, secret: SecretStr) -> str | None:
     """`the Mailchimp API key has leading or trailing whitespace`, or None when the value may be stored."""
     value = secret.get_secret_value()
@@ -54,7 +46,7 @@ def secret_problem(name: SecretName, secret: SecretStr) -> str | None:
         return f"{title} has leading or trailing whitespace; remove it (it would be sent as part of it)"
     if invisible_character(value) is not None:
         return f"{title} contains a control or invisible character (the value is not shown)"
-    if name in _BASIC_AUTH_SECRETS and not _latin1(value):
+    if name in _BASIC_AUTH_SECRETS and not is_latin1(value):
         return (
             f"{title} contains a character that is not latin-1; it must be ASCII or latin-1 text, "
             "as HTTP Basic auth sends it (the value is not shown)"

@@ -78,7 +78,7 @@ def client_id(value: str) -> str:
             problem = f"contains {invisible}"
         elif ":" in value:
             problem = "must not contain ':' (HTTP Basic auth separates the user from the secret with it)"
-        elif not _latin1(value):
+        elif not is_latin1(value):
             problem = "must be latin-1 text (HTTP Basic auth sends it latin-1 encoded)"
     if problem:
         raise ValueError(problem)
@@ -110,7 +110,8 @@ def plain_text(value: str) -> str:
     return value
 
 
-def _latin1(value: str) -> bool:
+def is_latin1(value: str) -> bool:
+    """Whether HTTP Basic auth (requests encodes user and password latin-1) can carry this text."""
     try:
         value.encode("latin-1")
     except UnicodeEncodeError:
