@@ -8,11 +8,10 @@ from enum import StrEnum
 from oracle_mailchimp_dagster.fusion import CustomerCursor, FusionCustomer, QuarantinedRow
 from oracle_mailchimp_dagster.pipeline.ports import CustomerSource
 from oracle_mailchimp_dagster.pipeline.quarantine import quarantine_key, quarantined_of
-from oracle_mailchimp_dagster.pipeline.states import load_states
 from oracle_mailchimp_dagster.store.records import HighWaterMark
 from oracle_mailchimp_dagster.store.sync_store import SyncStore
 from oracle_mailchimp_dagster.sync.customer import Customer
-from oracle_mailchimp_dagster.sync.handover import holders_to_reread
+from oracle_mailchimp_dagster.sync.handover import addresses_left, holders_to_reread
 
 
 class ExtractMode(StrEnum):
@@ -127,7 +126,14 @@ def with_address_holders(
 ) -> CustomerExtract:
     """The extract plus the other holders of every shared address whose writer the batch moves away or
     inactivates, read again by key, so the member takes the next newest holder's data."""
-    states = load_states(store, tenant_id, extract.customers)
+    # The batch's own states tell which addresses lose their writer; only those are looked up by
+    # address (usually none, so no second query).
+    states = store.members.by_keys(tenant_id, [c.key for c in extract.customers])
+    left = addresses_left(extract.customers, states)
+    if not left:
+        return extract
+    for holder in store.members.by_subscriber_hashes(tenant_id, left):
+        states.setdefault(holder.customer_key, holder)
     keys = sorted(holders_to_reread(extract.customers, states))
     if not keys:
         return extract

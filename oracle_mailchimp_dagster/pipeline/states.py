@@ -1,4 +1,4 @@
-"""The stored member states a batch of customers is planned against (and the extract's handover read)."""
+"""The stored member states a batch of customers is planned against."""
 
 from collections.abc import Sequence
 

@@ -24,20 +24,26 @@ def _leaves(customer: Customer, state: MemberState) -> bool:
     return email is None or subscriber_hash(email) != state.subscriber_hash
 
 
+def addresses_left(customers: Iterable[Customer], states: Mapping[str, MemberState]) -> set[str]:
+    """Subscriber hashes whose writer (the customer whose data the member carries) the batch moves
+    away or inactivates. Only the batch's own states are needed to tell."""
+    left: set[str] = set()
+    for customer in customers:
+        state = states.get(customer.key)
+        if state is None or not state.subscriber_hash or state.payload_hash is None:
+            continue  # a customer that merely shares an address put nothing on it
+        if state.known_status not in NO_MEMBER and _leaves(customer, state):
+            left.add(state.subscriber_hash)
+    return left
+
+
 def holders_to_reread(customers: Iterable[Customer], states: Mapping[str, MemberState]) -> set[str]:
     """Keys of customers outside the batch who hold an address whose writer the batch moves away.
 
-    `states` holds the batch's customers and everyone sharing their addresses (`pipeline.plan`).
-    Only a writer's departure matters: a customer that merely shares an address put nothing on it.
+    `states` holds the batch's customers and everyone sharing the addresses they leave.
     """
     batch = {c.key: c for c in customers}
-    left: set[str] = set()
-    for key, customer in batch.items():
-        state = states.get(key)
-        if state is None or not state.subscriber_hash or state.payload_hash is None:
-            continue
-        if state.known_status not in NO_MEMBER and _leaves(customer, state):
-            left.add(state.subscriber_hash)
+    left = addresses_left(batch.values(), states)
     return {
         s.customer_key
         for s in states.values()
