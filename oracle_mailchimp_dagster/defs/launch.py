@@ -14,7 +14,7 @@ import dagster as dg
 from oracle_mailchimp_dagster.defs.build import build_definitions
 from oracle_mailchimp_dagster.defs.partitions import TENANTS
 from oracle_mailchimp_dagster.defs.resources import AppDatabase
-from oracle_mailchimp_dagster.defs.run_tags import run_tags
+from oracle_mailchimp_dagster.defs.run_tags import Trigger, run_tags
 from oracle_mailchimp_dagster.errors import UserError
 from oracle_mailchimp_dagster.tenants.registry import TenantRegistry
 
@@ -119,12 +119,12 @@ def launch_sync(
     if not instance.has_dynamic_partition(TENANTS, tenant.id):
         instance.add_dynamic_partitions(TENANTS, [tenant.id])
     job = (definitions or build_definitions(request.resources())).resolve_job_def(JOB)
-    tags = run_tags(tenant.id, registry.mailchimp_secret(tenant).get_secret_value())
+    tags = run_tags(tenant.id, registry.mailchimp_secret(tenant).get_secret_value(), Trigger.CLI)
     result = job.execute_in_process(
         instance=instance,
         partition_key=tenant.id,
         run_config=request.run_config(),
-        tags={**tags, "oracle_mailchimp/source": "cli"},
+        tags=tags,
         raise_on_error=False,
     )
     return SyncSummary(result.run_id, result.success, _metadata(result), _error(result))

@@ -6,7 +6,7 @@ import dagster as dg
 
 from oracle_mailchimp_dagster.defs.jobs import tenant_sync_job
 from oracle_mailchimp_dagster.defs.resources import AppDatabase
-from oracle_mailchimp_dagster.defs.run_tags import run_tags
+from oracle_mailchimp_dagster.defs.run_tags import Trigger, run_tags
 from oracle_mailchimp_dagster.defs.tenant_source import load_or_default
 from oracle_mailchimp_dagster.store.location import resolve_database_url
 from oracle_mailchimp_dagster.tenants.model import TenantConfig
@@ -41,7 +41,9 @@ def build_tenant_schedule(tenant: TenantConfig) -> dg.ScheduleDefinition:
         secret = registry.mailchimp_secret(current).get_secret_value()
         stamp = context.scheduled_execution_time.isoformat() if context.scheduled_execution_time else "now"
         return dg.RunRequest(
-            run_key=f"schedule:{tenant_id}:{stamp}", partition_key=tenant_id, tags=run_tags(tenant_id, secret)
+            run_key=f"schedule:{tenant_id}:{stamp}",
+            partition_key=tenant_id,
+            tags=run_tags(tenant_id, secret, Trigger.SCHEDULE),
         )
 
     return _schedule

@@ -9,7 +9,7 @@ from oracle_mailchimp_dagster.defs.cursors import AudienceEventsCursor, OracleCh
 from oracle_mailchimp_dagster.defs.jobs import tenant_sync_job
 from oracle_mailchimp_dagster.defs.partitions import TENANTS, tenant_partitions
 from oracle_mailchimp_dagster.defs.resources import AppDatabase, FusionResource, MailchimpResource
-from oracle_mailchimp_dagster.defs.run_tags import run_tags
+from oracle_mailchimp_dagster.defs.run_tags import Trigger, run_tags
 from oracle_mailchimp_dagster.defs.tenant_source import enabled_tenants
 from oracle_mailchimp_dagster.pipeline.audience import record_audience_events
 
@@ -62,7 +62,7 @@ def oracle_change_sensor(
             dg.RunRequest(
                 run_key=f"oracle-change:{tenant.id}:{token}",
                 partition_key=tenant.id,
-                tags=run_tags(tenant.id, secret),
+                tags=run_tags(tenant.id, secret, Trigger.ORACLE_CHANGE),
             )
         )
         cursor.requested[tenant.id] = token

@@ -8,7 +8,14 @@ import sqlalchemy as sa
 
 from oracle_mailchimp_dagster.store.types import UTCDateTime, big_integer_pk
 
-SECRET_NAMES = ("oracle_client_secret", "oracle_password", "mailchimp_api_key", "mailchimp_oauth_token")
+SECRET_NAMES = (
+    "oracle_client_secret",
+    "oracle_password",
+    "mailchimp_api_key",
+    "mailchimp_oauth_token",
+    # A Slack-style incoming webhook URL carries its own token, so it is kept like a credential.
+    "alert_webhook_url",
+)
 AUDIENCE_EVENT_KINDS = ("unsubscribe", "cleaned")
 
 TENANT_ID_LENGTH = 63
@@ -157,6 +164,49 @@ audience_events = sa.Table(
     sa.UniqueConstraint("tenant_id", "subscriber_hash", "event", "occurred_at"),
 )
 
+# A per-API-key connection semaphore across processes and machines: a request holds one of the key's
+# slots (0..limit-1) while in flight; a slot whose holder died frees itself when `expires_at` passes.
+# No tenant key: tenants share Mailchimp keys. The key is named by its fingerprint, never the key.
+connection_slots = sa.Table(
+    "connection_slots",
+    metadata,
+    sa.Column("key_fingerprint", sa.String(64), primary_key=True),
+    sa.Column("slot", sa.Integer(), primary_key=True),
+    sa.Column("holder", sa.String(LEASE_HOLDER_LENGTH), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+)
+
+# Alerts waiting to be delivered, or delivered: one row per event (`event_key` makes producing it
+# idempotent), retried with backoff until the webhook answers 2xx. No foreign key: an alert may be
+# about a tenant that is being removed.
+alert_outbox = sa.Table(
+    "alert_outbox",
+    metadata,
+    sa.Column("id", big_integer_pk(), primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(TENANT_ID_LENGTH), nullable=False),
+    sa.Column("event_key", sa.String(200), nullable=False, unique=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("text", sa.Text(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UTCDateTime(), nullable=False),
+    sa.Column("delivered_at", UTCDateTime(), nullable=True),
+    sa.Column("last_error", sa.Text(), nullable=True),
+    sa.Column("claimed_by", sa.String(LEASE_HOLDER_LENGTH), nullable=True),
+    sa.Column("claimed_until", UTCDateTime(), nullable=True),
+    sa.Index(None, "delivered_at", "next_attempt_at"),
+)
+
+# Per tenant, the `last_changed` of the newest Mailchimp audience change already read by the
+# audience-events asset (so each run reads only what is newer).
+audience_event_marks = sa.Table(
+    "audience_event_marks",
+    metadata,
+    sa.Column("tenant_id", sa.String(TENANT_ID_LENGTH), _tenant_fk(), primary_key=True),
+    sa.Column("since", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+
 ALL_TABLES = (
     tenants,
     tenant_secrets,
@@ -166,4 +216,7 @@ ALL_TABLES = (
     sync_ledger,
     retry_queue,
     audience_events,
+    connection_slots,
+    alert_outbox,
+    audience_event_marks,
 )

@@ -16,7 +16,7 @@ import pytest
 from pydantic import SecretStr
 
 from oracle_mailchimp_dagster.cli.sync import customer_keys, failure_reason, flag_names
-from oracle_mailchimp_dagster.defs.run_tags import TENANT_TAG
+from oracle_mailchimp_dagster.defs.run_tags import TENANT_TAG, TRIGGER_TAG
 from oracle_mailchimp_dagster.store import SecretName
 from tests.fixtures.store import CliResult
 from tests.fixtures.sync import SyncHarness
@@ -100,7 +100,7 @@ def test_sync_prints_a_summary_and_the_run_is_in_the_instance(harness: SyncHarne
         assert Path(instance.root_directory) == Path(os.environ["DAGSTER_HOME"])
         run = instance.get_run_by_id(run_id)
         assert run is not None and run.status == dg.DagsterRunStatus.SUCCESS
-        assert run.tags[TENANT_TAG] == "acme" and run.tags["oracle_mailchimp/source"] == "cli"
+        assert run.tags[TENANT_TAG] == "acme" and run.tags[TRIGGER_TAG] == "cli"
         assert [r.run_id for r in instance.get_runs()] == [run_id]
     assert len(h.members()) == outcomes["created"]
 

@@ -24,7 +24,7 @@ from pydantic import SecretStr
 
 from oracle_mailchimp_dagster.defs.jobs import tenant_sync_job
 from oracle_mailchimp_dagster.defs.partitions import TENANTS
-from oracle_mailchimp_dagster.defs.run_tags import MAILCHIMP_KEY_TAG, run_tags
+from oracle_mailchimp_dagster.defs.run_tags import MAILCHIMP_KEY_TAG, Trigger, run_tags
 from oracle_mailchimp_dagster.local.demo_workspace import LocalWorkspace
 from oracle_mailchimp_dagster.local.dev import group_alive
 from oracle_mailchimp_dagster.sandbox.runner import SandboxOptions, SandboxPair
@@ -138,7 +138,7 @@ def test_runs_are_serialized_per_tenant_and_per_mailchimp_key_and_only_so(
             for name, tenant_id, keyed in LAUNCHES:
                 tags = {PARTITION_TAG: tenant_id}
                 if keyed:
-                    tags |= run_tags(tenant_id, keys[tenant_id])
+                    tags |= run_tags(tenant_id, keys[tenant_id], Trigger.SCHEDULE)
                 names[dev.launch_run(repo, tenant_sync_job.name, tags)] = name
             runs = wait_for_runs(dev, names)
             dev.stop()

@@ -20,7 +20,7 @@ from oracle_mailchimp_dagster.store.migrate import (
     head_revision,
     schema_status,
 )
-from oracle_mailchimp_dagster.store.schema import ALL_TABLES, metadata, sync_state
+from oracle_mailchimp_dagster.store.schema import ALL_TABLES, metadata, sync_state, tenant_secrets
 from oracle_mailchimp_dagster.store.tenant_rows import TenantRow, insert_tenant
 
 
@@ -101,8 +101,8 @@ def test_0002_adds_the_lease_table_and_starts_existing_tenants_at_version_0(empt
     with empty_db.write() as conn:
         insert_tenant(conn, TenantRow("acme", "Acme", {}, True, now, now))
         conn.execute(sa.insert(sync_state).values(tenant_id="acme", updated_at=now))  # 0001's columns only
-    status = upgrade_schema(empty_db)
-    assert (status.current, status.state) == ("0002", SchemaState.CURRENT)
+    status = upgrade_schema(empty_db, "0002")
+    assert status.current == "0002"
     state = MarkStore(empty_db).state("acme")
     assert state is not None and (state.state_version, state.versioned_by) == (0, None)
     assert LeaseStore(empty_db).current("acme") is None
@@ -113,4 +113,30 @@ def test_0002_adds_the_lease_table_and_starts_existing_tenants_at_version_0(empt
         inspector = sa.inspect(conn)
         assert "tenant_leases" not in inspector.get_table_names()
         assert "state_version" not in {c["name"] for c in inspector.get_columns("sync_state")}
+    assert upgrade_schema(empty_db).state is SchemaState.CURRENT
+
+
+def test_0003_adds_the_operations_tables_and_the_webhook_secret_name(empty_db: Database) -> None:
+    upgrade_schema(empty_db, "0002")
+    now = datetime.now(UTC)
+    with empty_db.write() as conn:
+        insert_tenant(conn, TenantRow("acme", "Acme", {}, True, now, now))
+    secret = {"tenant_id": "acme", "ciphertext": "x", "key_id": "k", "updated_at": now}
+    with pytest.raises(sa.exc.IntegrityError), empty_db.write() as conn:
+        conn.execute(sa.insert(tenant_secrets).values(name="alert_webhook_url", **secret))
+    assert upgrade_schema(empty_db).state is SchemaState.CURRENT
+    with empty_db.write() as conn:
+        conn.execute(sa.insert(tenant_secrets).values(name="alert_webhook_url", **secret))
+    with pytest.raises(sa.exc.IntegrityError), empty_db.write() as conn:
+        conn.execute(sa.insert(tenant_secrets).values(name="not_a_secret", **secret))
+    with empty_db.read() as conn:
+        tables = set(sa.inspect(conn).get_table_names())
+    assert {"connection_slots", "alert_outbox", "audience_event_marks"} <= tables
+
+    with empty_db.write() as conn:
+        command.downgrade(_alembic_config(conn), "0002")
+    with empty_db.read() as conn:
+        assert "alert_outbox" not in sa.inspect(conn).get_table_names()
+        names = conn.execute(sa.select(tenant_secrets.c.name)).scalars().all()
+    assert names == []
     assert upgrade_schema(empty_db).state is SchemaState.CURRENT

@@ -1,4 +1,4 @@
-"""Sensors and schedules request the right runs and keep their typed cursors (against real services)."""
+"""Sensors request the right runs and keep their typed cursors (against real services)."""
 
 from datetime import UTC, datetime
 
@@ -8,7 +8,6 @@ from pydantic import SecretStr
 from oracle_mailchimp_dagster.defs.cursors import AudienceEventsCursor, OracleChangeCursor
 from oracle_mailchimp_dagster.defs.partitions import TENANTS
 from oracle_mailchimp_dagster.defs.run_tags import MAILCHIMP_KEY_TAG, TENANT_TAG
-from oracle_mailchimp_dagster.defs.schedules import build_schedules
 from oracle_mailchimp_dagster.defs.sensors import (
     mailchimp_audience_events_sensor,
     oracle_change_sensor,
@@ -108,20 +107,3 @@ def test_audience_events_sensor_records_unsubscribes_without_writing_to_oracle(
     )
     assert isinstance(again, dg.SensorResult)
     assert len(h.store.audience.events("acme")) == 1  # idempotent
-
-
-def test_one_schedule_per_tenant_from_the_registry(sync_harness: SyncHarness) -> None:
-    h = sync_harness
-    (schedule,) = build_schedules()
-    assert schedule.name == "sync_acme_schedule"
-    assert schedule.cron_schedule == "*/15 * * * *"
-    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
-    when = datetime(2026, 11, 26, 12, 15, tzinfo=UTC)
-    context = dg.build_schedule_context(
-        instance=h.instance, scheduled_execution_time=when, resources=resources(h)
-    )
-    request = schedule(context)
-    assert isinstance(request, dg.RunRequest)
-    assert request.partition_key == "acme"
-    assert request.run_key == f"schedule:acme:{when.isoformat()}"
-    assert request.tags[TENANT_TAG] == "acme"
