@@ -21,7 +21,7 @@ class MalformedApiKey(ValueError):
 
 def data_center(api_key: str) -> str:
     """The data center (server prefix) an API key belongs to."""
-    match = _API_KEY.match(api_key.strip())
+    match = _API_KEY.fullmatch(api_key)
     if match is None:
         raise MalformedApiKey()
     return match.group("dc")

@@ -36,6 +36,10 @@ def test_data_center_from_key_suffix() -> None:
         "0123456789abcdef0123456789abcde-us6",
         "0123456789abcdef0123456789abcdef-6",
         "not-a-key",
+        # Padding is refused where it is entered; the data center must not quietly strip it either,
+        # or the key that picks the host would differ from the one sent in the header.
+        " 0123456789abcdef0123456789abcdef-us6",
+        "0123456789abcdef0123456789abcdef-us6\n",
     ],
 )
 def test_malformed_key_is_rejected_without_echoing_it(bad: str) -> None:
