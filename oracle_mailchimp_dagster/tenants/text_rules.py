@@ -6,6 +6,7 @@ another, and a 2 MB scope is stored, logged and sent on every token request.
 """
 
 import unicodedata
+from collections.abc import Callable
 
 from oracle_mailchimp_dagster.tenants.shown import code_point, shown
 
@@ -38,31 +39,48 @@ def _too_long(value: str, limit: int) -> str | None:
     return None
 
 
-def display_name(value: str) -> str:
-    """Plain text of at most 200 characters: no control or bidirectional characters."""
-    problem = _too_long(value, MAX_DISPLAY_NAME_CHARS)
-    invisible = invisible_character(value)
-    if problem is None and invisible is not None:
-        problem = f"contains {invisible}; use plain text"
+def _no_rule(value: str) -> str | None:
+    return None
+
+
+def _checked(
+    value: str, limit: int, rule: Callable[[str], str | None] = _no_rule, *, invisible_advice: str = ""
+) -> str:
+    """`value` if it passes, in order: the length limit, no invisible character, then `rule`
+    (which returns the problem or None); else ValueError naming the first problem."""
+    problem = _too_long(value, limit)
+    if problem is None:
+        invisible = invisible_character(value)
+        problem = f"contains {invisible}{invisible_advice}" if invisible is not None else rule(value)
     if problem:
         raise ValueError(problem)
     return value
+
+
+def display_name(value: str) -> str:
+    """Plain text of at most 200 characters: no control or bidirectional characters."""
+    return _checked(value, MAX_DISPLAY_NAME_CHARS, invisible_advice="; use plain text")
+
+
+def _scope_rule(value: str) -> str | None:
+    if not value.isascii():
+        return "must be ASCII (an OAuth scope is printable ASCII words separated by spaces)"
+    if '"' in value or "\\" in value:
+        return 'must not contain " or \\ (RFC 6749 leaves them out of scopes)'
+    return None
 
 
 def oauth_scope(value: str) -> str:
     """Printable ASCII words separated by spaces, as RFC 6749 defines a scope; at most 2,000 characters."""
-    problem = _too_long(value, MAX_SCOPE_CHARS)
-    if problem is None:
-        invisible = invisible_character(value)
-        if invisible is not None:
-            problem = f"contains {invisible}"
-        elif not value.isascii():
-            problem = "must be ASCII (an OAuth scope is printable ASCII words separated by spaces)"
-        elif '"' in value or "\\" in value:
-            problem = 'must not contain " or \\ (RFC 6749 leaves them out of scopes)'
-    if problem:
-        raise ValueError(problem)
-    return value
+    return _checked(value, MAX_SCOPE_CHARS, _scope_rule)
+
+
+def _client_id_rule(value: str) -> str | None:
+    if ":" in value:
+        return "must not contain ':' (HTTP Basic auth separates the user from the secret with it)"
+    if not is_latin1(value):
+        return "must be latin-1 text (HTTP Basic auth sends it latin-1 encoded)"
+    return None
 
 
 def client_id(value: str) -> str:
@@ -71,35 +89,21 @@ def client_id(value: str) -> str:
     Both are sent as the user of HTTP Basic auth (`user:secret`, latin-1), where a colon would move
     the rest of the id into the secret.
     """
-    problem = _too_long(value, MAX_CLIENT_ID_CHARS)
-    if problem is None:
-        invisible = invisible_character(value)
-        if invisible is not None:
-            problem = f"contains {invisible}"
-        elif ":" in value:
-            problem = "must not contain ':' (HTTP Basic auth separates the user from the secret with it)"
-        elif not is_latin1(value):
-            problem = "must be latin-1 text (HTTP Basic auth sends it latin-1 encoded)"
-    if problem:
-        raise ValueError(problem)
-    return value
+    return _checked(value, MAX_CLIENT_ID_CHARS, _client_id_rule)
+
+
+def _resource_path_rule(value: str) -> str | None:
+    if not value.startswith("/") or any(char in value for char in " ?#") or not value.isascii():
+        return (
+            f"'{shown(value)}' is not a resource path "
+            "(ASCII, starting with /, no spaces, query string or fragment)"
+        )
+    return None
 
 
 def resource_path(value: str) -> str:
     """An absolute path of printable ASCII without spaces, query string or fragment."""
-    problem = _too_long(value, MAX_RESOURCE_PATH_CHARS)
-    if problem is None:
-        invisible = invisible_character(value)
-        if invisible is not None:
-            problem = f"contains {invisible}"
-        elif not value.startswith("/") or any(char in value for char in " ?#") or not value.isascii():
-            problem = (
-                f"'{shown(value)}' is not a resource path "
-                "(ASCII, starting with /, no spaces, query string or fragment)"
-            )
-    if problem:
-        raise ValueError(problem)
-    return value.rstrip("/")
+    return _checked(value, MAX_RESOURCE_PATH_CHARS, _resource_path_rule).rstrip("/")
 
 
 def plain_text(value: str) -> str:
