@@ -1,18 +1,12 @@
 """Sensors request the right runs and keep their typed cursors (against real services)."""
 
-from datetime import UTC, datetime
-
 import dagster as dg
 from pydantic import SecretStr
 
-from oracle_mailchimp_dagster.defs.cursors import AudienceEventsCursor, OracleChangeCursor
+from oracle_mailchimp_dagster.defs.cursors import OracleChangeCursor
 from oracle_mailchimp_dagster.defs.partitions import TENANTS
 from oracle_mailchimp_dagster.defs.run_tags import MAILCHIMP_KEY_TAG, TENANT_TAG
-from oracle_mailchimp_dagster.defs.sensors import (
-    mailchimp_audience_events_sensor,
-    oracle_change_sensor,
-    tenant_registry_sensor,
-)
+from oracle_mailchimp_dagster.defs.sensors import oracle_change_sensor, tenant_registry_sensor
 from oracle_mailchimp_dagster.store.records import SecretName
 from tests.fixtures.sync import SyncHarness
 from tests.support.scenario import sole_holders
@@ -77,33 +71,3 @@ def test_oracle_change_sensor_requests_a_run_only_when_oracle_changed(sync_harne
     assert [r.run_key for r in busy.run_requests or []] == [
         f"oracle-change:acme:{mark.timestamp.isoformat()}:{mark.key}"
     ]
-
-
-def test_audience_events_sensor_records_unsubscribes_without_writing_to_oracle(
-    sync_harness: SyncHarness,
-) -> None:
-    h = sync_harness
-    assert h.run().success
-    (customer,) = sole_holders(h.customers(), 1)
-    email = customer["EmailAddress"].lower()
-    h.mailchimp_control("POST", f"/lists/{h.mailchimp.config.list_id}/members/{email}/unsubscribe")
-    h.fusion_control("POST", "/stats/reset")
-
-    context = dg.build_sensor_context(instance=h.instance, resources=resources(h))
-    result = mailchimp_audience_events_sensor(context)
-    assert isinstance(result, dg.SensorResult)
-    events = h.store.audience.events("acme")
-    assert [(e.email, e.event.value) for e in events] == [(email, "unsubscribe")]
-    member = h.store.members.by_keys("acme", [customer["PartyNumber"]])[customer["PartyNumber"]]
-    assert member.known_status == "unsubscribed"
-    history = h.store.ledger.for_customer("acme", customer["PartyNumber"])
-    assert history[0].action == "audience_event" and history[0].outcome == "unsubscribe"
-    assert h.fusion_control("GET", "/stats")["requests_total"] == 0  # nothing goes to Oracle
-    cursor = AudienceEventsCursor.model_validate_json(result.cursor or "")
-    assert cursor.since["acme"] <= datetime.now(UTC)
-
-    again = mailchimp_audience_events_sensor(
-        dg.build_sensor_context(instance=h.instance, cursor=result.cursor, resources=resources(h))
-    )
-    assert isinstance(again, dg.SensorResult)
-    assert len(h.store.audience.events("acme")) == 1  # idempotent
