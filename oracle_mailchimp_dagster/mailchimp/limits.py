@@ -1,13 +1,17 @@
-"""Per-API-key concurrency limits shared by every client object in the process.
+"""Per-API-key concurrency limits: one shared by every client object in the process, and the gate
+that bounds the sum over every process.
 
-Mailchimp allows 10 simultaneous connections per key; two clients (two tenants, two threads)
-using one key must share one budget. The registry is keyed by the credential's fingerprint
-(`sync.identity`), never the key.
+Mailchimp allows 10 simultaneous connections per key; two clients (two tenants, two threads, two
+runs, two machines) using one key must share one budget. Both are keyed by the credential's
+fingerprint (`sync.identity`), never the key. The in-process limiter queues a process's threads
+cheaply; a `ConnectionGate` (the app database's, injected from above: `mailchimp/` knows no table)
+bounds what all processes together have in flight.
 """
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from typing import Protocol
 
 from oracle_mailchimp_dagster.sync.identity import credential_fingerprint
 
@@ -44,6 +48,18 @@ class ConcurrencyLimiter:
             with self._condition:
                 self._in_use -= 1
                 self._condition.notify()
+
+
+class ConnectionGate(Protocol):
+    """A per-key bound on requests in flight across processes; `slot` holds one of them.
+
+    Entered around each attempt of each request (never around a backoff sleep), inside the process's
+    own limiter, so a process never waits for more slots than it has threads allowed to send.
+    """
+
+    def slot(self, key_fingerprint: str) -> AbstractContextManager[object]:
+        """Hold one of the key's slots until the block ends, waiting for one if all are in use."""
+        ...
 
 
 _registry: dict[str, ConcurrencyLimiter] = {}

@@ -1,11 +1,12 @@
 """One Mailchimp request on the wire: credentials, the API base, the key's shared limit, retries, errors.
 
-Every call the client makes goes through `MailchimpWire._call` (or `_json`), so the per-key limit,
+Every call the client makes goes through `MailchimpWire._call` (or `_json`), so the per-key limits,
 the retry policy and the error taxonomy apply to all of them alike.
 """
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -37,7 +38,7 @@ from oracle_mailchimp_dagster.mailchimp.errors import (
     configuration_error,
     error_for,
 )
-from oracle_mailchimp_dagster.mailchimp.limits import ConcurrencyLimiter, limiter_for_key
+from oracle_mailchimp_dagster.mailchimp.limits import ConcurrencyLimiter, ConnectionGate, limiter_for_key
 from oracle_mailchimp_dagster.mailchimp.problems import problem_from_body, retryable_problem
 from oracle_mailchimp_dagster.mailchimp.settings import MailchimpClientOptions, MailchimpConnection
 from oracle_mailchimp_dagster.sync.identity import credential_fingerprint
@@ -58,7 +59,8 @@ def transient_reason(response: requests.Response) -> str | None:
 
 
 class MailchimpWire:
-    """One Mailchimp account's connection. Thread-safe; every request holds a slot of the key's limit."""
+    """One Mailchimp account's connection. Thread-safe; every request holds a slot of the key's limit
+    in this process and, given a `gate`, one of the key's slots across processes."""
 
     def __init__(
         self,
@@ -67,8 +69,10 @@ class MailchimpWire:
         *,
         session: requests.Session | None = None,
         response_hooks: Iterable[ResponseHook] = (),
+        gate: ConnectionGate | None = None,
     ) -> None:
         self.connection = connection
+        self._gate = gate
         self.options = options or MailchimpClientOptions()
         self.stats = CallCounters()
         secret = connection.secret.get_secret_value()
@@ -155,7 +159,7 @@ class MailchimpWire:
                 method,
                 self.api_base + path,
                 transient=transient_reason,
-                slot=self.limiter.slot,
+                slot=self._slot,
                 counters=(self.stats,),
                 idempotent=idempotent,
                 params=params,
@@ -199,6 +203,17 @@ class MailchimpWire:
                 raise error_for(replace(problem, detail=detail), context)
             raise error_for(problem, context)
         return response
+
+    @contextmanager
+    def _slot(self) -> Iterator[None]:
+        """The process's slot first (its threads queue here without touching the database), then the
+        key's slot across processes, so a process never holds more gate slots than `concurrency`."""
+        with self.limiter.slot():
+            if self._gate is None:
+                yield
+                return
+            with self._gate.slot(self.key_id):
+                yield
 
     def _discover_api_base(self) -> str:
         """OAuth: ask the metadata endpoint which data center the token belongs to."""

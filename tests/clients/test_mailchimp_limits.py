@@ -1,10 +1,26 @@
-"""The per-key limiter: shared by key across clients, never exceeded, never named by the key."""
+"""The per-key limits: the process's limiter, shared by key across clients, never exceeded, never named
+by the key; and the app database's gate, which bounds the sum over processes (without it, three
+processes of one key pass Mailchimp's 10 connections)."""
 
+import multiprocessing
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
 
+import pytest
+import requests
+
+from oracle_mailchimp_dagster.http import RetryPolicy
 from oracle_mailchimp_dagster.mailchimp import MailchimpClient, MailchimpClientOptions, MailchimpConnection
 from oracle_mailchimp_dagster.mailchimp.limits import ConcurrencyLimiter, limiter_for_key
+from oracle_mailchimp_dagster.sandbox.mailchimp import RunningMailchimpSandbox
+from oracle_mailchimp_dagster.store.connection_slots import ConnectionSlots, DatabaseConnectionGate
+from oracle_mailchimp_dagster.store.engine import Database
+from oracle_mailchimp_dagster.store.location import normalise_url
+from oracle_mailchimp_dagster.store.migrate import upgrade_schema
 from oracle_mailchimp_dagster.sync.identity import credential_fingerprint
 
 
@@ -49,3 +65,86 @@ def test_a_client_names_its_key_by_the_credential_fingerprint_never_the_key() ->
     client = MailchimpClient(MailchimpConnection(api_key=key))
     assert client.key_id == credential_fingerprint(key) and key[:8] not in client.key_id
     assert key not in repr(client)
+
+
+# ---- across processes: the app database's gate ---------------------------------------------------
+
+PROCESSES = 3
+THREADS = 8  # each process's own limit: 8 (the default concurrency)
+PINGS_PER_THREAD = 4
+REQUEST_MS = 150.0  # Mailchimp's latency: long enough for every process's requests to overlap
+
+
+def pinger(api_base: str, api_key: str, database_url: str | None, barrier: Any) -> None:
+    """One process: a client of the key, with the gate over `database_url` or none, pinging from
+    THREADS threads at once."""
+    gate = None
+    if database_url is not None:
+        gate = DatabaseConnectionGate(Database.from_url(normalise_url(database_url)), 10)
+    client = MailchimpClient(
+        MailchimpConnection(api_key=api_key, api_base=api_base),
+        MailchimpClientOptions(concurrency=THREADS, retry=RetryPolicy(max_attempts=1)),
+        gate=gate,
+    )
+    barrier.wait(timeout=60)
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        list(pool.map(lambda _: client.ping(), range(THREADS * PINGS_PER_THREAD)))
+    client.close()
+
+
+def ping_from_processes(sandbox: RunningMailchimpSandbox, database_url: str | None) -> dict[str, Any]:
+    """Three processes pinging with one key at once; the sandbox's stats afterwards."""
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(PROCESSES)
+    key = sandbox.config.api_key
+    processes = [
+        context.Process(target=pinger, args=(sandbox.api_base, key, database_url, barrier))
+        for _ in range(PROCESSES)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        for process in processes:
+            process.join(timeout=120)
+            assert process.exitcode == 0, f"pinger exited with {process.exitcode}"
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.kill()
+                process.join()
+    stats: dict[str, Any] = requests.get(f"{sandbox.control_url}/stats", timeout=30).json()
+    return stats
+
+
+@pytest.fixture
+def slow_sandbox(
+    mailchimp_sandbox_factory: Callable[..., RunningMailchimpSandbox],
+) -> RunningMailchimpSandbox:
+    """A sandbox with latency, that lets 30 connections per key in (so a peak over 10 can be seen)."""
+    sandbox = mailchimp_sandbox_factory()
+    control = sandbox.control_url
+    assert requests.put(f"{control}/latency", json={"request_ms": REQUEST_MS}, timeout=30).ok
+    assert requests.patch(f"{control}/switches", json={"max_connections": 30}, timeout=30).ok
+    return sandbox
+
+
+def test_without_the_gate_processes_sharing_a_key_exceed_mailchimps_10_connections(
+    slow_sandbox: RunningMailchimpSandbox,
+) -> None:
+    stats = ping_from_processes(slow_sandbox, None)
+    (peak,) = stats["peak_in_flight_by_key"].values()
+    assert peak > 10  # each process keeps to its 8, and together they pass Mailchimp's limit
+
+
+def test_with_the_gate_processes_sharing_a_key_keep_to_10_connections_in_all(
+    slow_sandbox: RunningMailchimpSandbox, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    db = Database.from_url(normalise_url(url))
+    upgrade_schema(db)
+    stats = ping_from_processes(slow_sandbox, url)
+    (peak,) = stats["peak_in_flight_by_key"].values()
+    assert peak == 10  # the processes wanted 24, and got exactly the key's limit
+    assert stats["too_many_requests"] == 0
+    assert ConnectionSlots(db).held(credential_fingerprint(slow_sandbox.config.api_key)) == []
+    db.dispose()
