@@ -3,19 +3,23 @@
 Each flag maps to one (section, field) of TenantConfig; validation errors name the flag, not the field.
 """
 
+import os
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
+from oracle_mailchimp_dagster.errors import UserError
 from oracle_mailchimp_dagster.store import SecretName
 from oracle_mailchimp_dagster.sync.rules import InactiveAction, StatusIfNew
 from oracle_mailchimp_dagster.tenants.credential_hosts import HostNaming
-from oracle_mailchimp_dagster.tenants.env_file import read_env_file, settings_from_env
+from oracle_mailchimp_dagster.tenants.env_file import ALERT_WEBHOOK_KEY, read_env_file, settings_from_env
 from oracle_mailchimp_dagster.tenants.errors import TenantConfigError, describe_validation_error
 from oracle_mailchimp_dagster.tenants.model import MailchimpAuthMode, OracleAuthMode, TenantConfig
+from oracle_mailchimp_dagster.tenants.secret_rules import secret_problem
 from oracle_mailchimp_dagster.tenants.shown import shown
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -54,6 +58,7 @@ SECRET_FLAGS = {
     SecretName.ORACLE_PASSWORD: "--oracle-password",
     SecretName.MAILCHIMP_API_KEY: "--mailchimp-api-key",
     SecretName.MAILCHIMP_OAUTH_TOKEN: "--mailchimp-oauth-token",
+    SecretName.ALERT_WEBHOOK_URL: "--alert-webhook-url",
 }
 # Host-change refusals name the flags a user types.
 CLI_NAMING = HostNaming(
@@ -167,6 +172,20 @@ def setting_options(command: F) -> F:
             is_flag=True,
             help="Read the Mailchimp secret from standard input.",
         ),
+        click.option(
+            "--alert-webhook-url-env",
+            "alert_webhook_env",
+            metavar="VAR",
+            help="Environment variable holding the tenant's alert webhook URL (a Slack incoming webhook or "
+            "compatible; stored encrypted, as it carries a token): failed runs, dead letters and a stale "
+            "audience are posted there.",
+        ),
+        click.option(
+            "--alert-webhook-url-stdin",
+            "alert_webhook_stdin",
+            is_flag=True,
+            help="Read the alert webhook URL from standard input.",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -197,3 +216,33 @@ def apply_settings(data: dict[str, Any], params: Mapping[str, Any]) -> dict[str,
     if params.get("display_name"):
         merged["display_name"] = params["display_name"]
     return merged
+
+
+def read_alert_webhook(params: Mapping[str, Any]) -> SecretStr | None:
+    """The alert webhook URL the flags (or the env file's ALERT_WEBHOOK_URL) give, checked; None when
+    none is given. A refusal names the flag, never the URL (its path is a token)."""
+    flag = SECRET_FLAGS[SecretName.ALERT_WEBHOOK_URL]
+    env_var = params.get("alert_webhook_env")
+    if env_var and params.get("alert_webhook_stdin"):
+        raise UserError(f"give the alert webhook URL once: {flag}-env or {flag}-stdin")
+    if params.get("alert_webhook_stdin") and (
+        params.get("oracle_secret_stdin") or params.get("mailchimp_secret_stdin")
+    ):
+        raise UserError("only one secret can come from standard input; pass the other with --...-env VAR")
+    if env_var:
+        value, source = os.environ.get(env_var, ""), f"{flag}-env {env_var}"
+        if not value:
+            raise UserError(f"alert webhook URL: environment variable {env_var} is not set or empty")
+    elif params.get("alert_webhook_stdin"):
+        value, source = sys.stdin.read().rstrip("\r\n"), f"{flag}-stdin"
+        if not value:
+            raise UserError("alert webhook URL: nothing on standard input")
+    elif params.get("env_file") and read_env_file(params["env_file"]).get(ALERT_WEBHOOK_KEY):
+        value = read_env_file(params["env_file"])[ALERT_WEBHOOK_KEY]
+        source = f"--env-file {params['env_file']} ({ALERT_WEBHOOK_KEY})"
+    else:
+        return None
+    problem = secret_problem(SecretName.ALERT_WEBHOOK_URL, SecretStr(value))
+    if problem is not None:
+        raise UserError(f"{source}: {problem}")
+    return SecretStr(value)

@@ -17,6 +17,7 @@ from oracle_mailchimp_dagster.cli.tenant_secrets import read_secrets
 from oracle_mailchimp_dagster.cli.tenant_settings import (
     CLI_NAMING,
     apply_settings,
+    read_alert_webhook,
     setting_options,
     validate_config,
 )
@@ -24,14 +25,15 @@ from oracle_mailchimp_dagster.diagnostics.checks import render_report, report_js
 from oracle_mailchimp_dagster.diagnostics.probes import connect_probes
 from oracle_mailchimp_dagster.errors import UserError
 from oracle_mailchimp_dagster.secrets.keystore import KEYS_HELP
-from oracle_mailchimp_dagster.store import LOCATION_HELP, SyncStore, TenantExistsError
+from oracle_mailchimp_dagster.store import LOCATION_HELP, SecretName, SyncStore, TenantExistsError
 from oracle_mailchimp_dagster.store.reset import StateReset
 from oracle_mailchimp_dagster.tenants.credential_hosts import HostChangeRefused
+from oracle_mailchimp_dagster.tenants.hosts import host_label
 from oracle_mailchimp_dagster.tenants.model import TenantConfig
 from oracle_mailchimp_dagster.tenants.model import tenant_id as check_tenant_id
 from oracle_mailchimp_dagster.tenants.registry import TenantRegistry, open_registry
 from oracle_mailchimp_dagster.tenants.state_changes import StateChangeRefused
-from oracle_mailchimp_dagster.tenants.yaml_import import load_tenant_file
+from oracle_mailchimp_dagster.tenants.yaml_import import load_import_file
 
 GROUP_HELP = f"{LOCATION_HELP}\n\n{KEYS_HELP}"
 RESET_STATE_HELP = (
@@ -40,6 +42,16 @@ RESET_STATE_HELP = (
     "fully. Without it such a change is refused while state is stored."
 )
 FULL_LOAD = "the next sync loads the audience fully"
+ALERT_WEBHOOK = SecretName.ALERT_WEBHOOK_URL
+
+
+def webhook_host(registry: TenantRegistry, tenant_id: str) -> str | None:
+    """The host alerts are posted to (never the URL: its path is a token); None without a webhook."""
+    try:
+        url = registry.alert_webhook(tenant_id)
+    except UserError:
+        return "unreadable (the master key cannot open it; set it again)"
+    return host_label(url.get_secret_value()) if url is not None else None
 
 
 def _existing_id(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -80,10 +92,14 @@ def add(tenant_id: str, disabled: bool, **params: Any) -> None:
             raise TenantExistsError(tenant_id)
         data = apply_settings({"id": tenant_id, "enabled": not disabled}, params)
         config = validate_config(data, tenant_id)
-        registry.add(config, read_secrets(params, config, prompt=True))
+        webhook = read_alert_webhook(params)
+        secrets = read_secrets(params, config, prompt=True)
+        registry.add(config, {**secrets, ALERT_WEBHOOK: webhook} if webhook else secrets)
+        host = webhook_host(registry, config.id) if webhook else None
     click.echo(
         f"added tenant {config.id}: Oracle {config.oracle.base_url}, Mailchimp audience "
         f"{config.mailchimp.list_id}, every '{config.schedule.cron}' ({config.schedule.timezone})"
+        + (f", alerts to {host}" if host else "")
     )
     click.echo(f"check it end to end: oracle-mailchimp tenants test {config.id}")
 
@@ -95,7 +111,10 @@ def add(tenant_id: str, disabled: bool, **params: Any) -> None:
     "--enable/--disable", "enabled", default=None, help="Schedule the tenant, or stop scheduling it."
 )
 @click.option("--reset-state", is_flag=True, help=RESET_STATE_HELP)
-def update(tenant_id: str, enabled: bool | None, reset_state: bool, **params: Any) -> None:
+@click.option("--no-alert-webhook", is_flag=True, help="Remove the tenant's alert webhook (no more alerts).")
+def update(
+    tenant_id: str, enabled: bool | None, reset_state: bool, no_alert_webhook: bool, **params: Any
+) -> None:
     """Change some settings or secrets of a tenant; everything not given stays as it is."""
     with open_registry() as registry:
         current = registry.get(tenant_id)
@@ -103,9 +122,16 @@ def update(tenant_id: str, enabled: bool | None, reset_state: bool, **params: An
         if enabled is not None:
             data["enabled"] = enabled
         config = validate_config(data, tenant_id)
+        webhook = read_alert_webhook(params)
+        if webhook is not None and no_alert_webhook:
+            raise UserError("--no-alert-webhook removes the alert webhook: do not also give one")
         secrets = read_secrets(params, config, prompt=False)
+        if webhook is not None:
+            secrets[ALERT_WEBHOOK] = webhook
+        removed = no_alert_webhook and registry.alert_webhook_set(tenant_id)
         try:
-            result = registry.update(config, secrets, reset_state=reset_state)
+            remove = (ALERT_WEBHOOK,) if no_alert_webhook else ()
+            result = registry.update(config, secrets, reset_state=reset_state, remove_secrets=remove)
         except HostChangeRefused as exc:
             refusal = exc.explain(CLI_NAMING, name_tenants=False)
             raise UserError(f"tenants update {tenant_id}: {refusal}") from None
@@ -113,6 +139,8 @@ def update(tenant_id: str, enabled: bool | None, reset_state: bool, **params: An
             raise UserError(f"tenants update {tenant_id}: {exc.explain(name_tenants=False)}") from None
     changed = ", ".join(name.value for name in secrets)
     line = f"updated tenant {config.id}" + (f" (new {changed})" if changed else "")
+    if no_alert_webhook:
+        line += "; alert webhook removed" if removed else "; it had no alert webhook"
     if result.reset is not None:
         line += f"; state reset: {reset_summary(result.reset)}; {FULL_LOAD}"
     elif reset_state:
@@ -129,13 +157,14 @@ def list_tenants(as_json: bool) -> None:
     """Every tenant, one per line."""
     with open_registry() as registry:
         configs = registry.list_all()
+        alerting = {c.id for c in configs if registry.alert_webhook_set(c.id)}
     if as_json:
         click.echo(json.dumps([c.model_dump(mode="json") for c in configs], indent=2))
         return
     if not configs:
         click.echo("no tenants yet: oracle-mailchimp tenants add ID ... (see --help)")
         return
-    header = ("ID", "NAME", "ENABLED", "SCHEDULE", "ORACLE POD", "AUDIENCE")
+    header = ("ID", "NAME", "ENABLED", "SCHEDULE", "ORACLE POD", "AUDIENCE", "ALERTS")
     table = [header] + [
         (
             c.id,
@@ -144,6 +173,7 @@ def list_tenants(as_json: bool) -> None:
             f"{c.schedule.cron} {c.schedule.timezone}",
             c.oracle.base_url,
             c.mailchimp.list_id,
+            "webhook" if c.id in alerting else "-",
         )
         for c in configs
     ]
@@ -158,6 +188,7 @@ def _show_payload(registry: TenantRegistry, config: TenantConfig) -> dict[str, A
         "tenant": config.model_dump(mode="json"),
         "secrets": [
             {"name": info.name.value, "key_id": info.key_id, "updated_at": info.updated_at.isoformat()}
+            | ({"host": webhook_host(registry, config.id)} if info.name is ALERT_WEBHOOK else {})
             for info in registry.secret_info(config.id)
         ],
         "sync_state": None
@@ -184,7 +215,8 @@ def show(tenant_id: str, as_json: bool) -> None:
     click.echo(yaml.safe_dump(payload["tenant"], sort_keys=False).rstrip())
     click.echo("# secrets (encrypted in the database; values are never shown):")
     for secret in payload["secrets"]:
-        click.echo(f"#   {secret['name']}: key {secret['key_id']}, updated {secret['updated_at']}")
+        host = f", posts to {secret['host']}" if "host" in secret else ""
+        click.echo(f"#   {secret['name']}: key {secret['key_id']}, updated {secret['updated_at']}{host}")
     state = payload["sync_state"]
     if state is None or (state["mark_timestamp"] is None and state["last_run_id"] is None):
         click.echo("# sync: no committed run yet")
@@ -250,12 +282,15 @@ def import_tenants(file: Path, reset_state: bool) -> None:
     """Create or update the tenants of a YAML file, all in one transaction.
 
     Secrets are referenced by environment variable name (oracle.client_secret_env or password_env,
-    mailchimp.api_key_env or oauth_token_env); see `oracle_mailchimp_dagster/tenants/yaml_import.py`.
+    mailchimp.api_key_env or oauth_token_env, alerts.webhook_url_env: null removes the alert webhook);
+    see `oracle_mailchimp_dagster/tenants/yaml_import.py`.
     """
-    entries = load_tenant_file(file, os.environ)
+    parsed = load_import_file(file, os.environ)
+    entries = [(entry.config, entry.secrets) for entry in parsed]
+    removals = {entry.config.id: entry.remove for entry in parsed if entry.remove}
     with open_registry() as registry:
         try:
-            result = registry.import_tenants(entries, reset_state=reset_state)
+            result = registry.import_tenants(entries, reset_state=reset_state, removals=removals)
         except (HostChangeRefused, StateChangeRefused) as exc:
             raise UserError(f"tenants import {file}: {exc}") from None
     line = (

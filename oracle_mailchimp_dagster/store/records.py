@@ -15,6 +15,8 @@ class SecretName(StrEnum):
     ORACLE_PASSWORD = "oracle_password"
     MAILCHIMP_API_KEY = "mailchimp_api_key"
     MAILCHIMP_OAUTH_TOKEN = "mailchimp_oauth_token"
+    # Optional: the tenant's alert webhook (a Slack-style incoming webhook URL carries its own token).
+    ALERT_WEBHOOK_URL = "alert_webhook_url"
 
 
 class AudienceEventKind(StrEnum):

@@ -30,6 +30,7 @@ SECRET_NOUNS = {
     SecretName.ORACLE_PASSWORD: "the password",
     SecretName.MAILCHIMP_API_KEY: "the key",
     SecretName.MAILCHIMP_OAUTH_TOKEN: "the token",
+    SecretName.ALERT_WEBHOOK_URL: "the URL",
 }
 # The YAML keys of `tenants import` that give each secret (by environment variable).
 YAML_SECRET_KEYS = {
@@ -37,11 +38,17 @@ YAML_SECRET_KEYS = {
     SecretName.ORACLE_PASSWORD: "oracle.password_env",
     SecretName.MAILCHIMP_API_KEY: "mailchimp.api_key_env",
     SecretName.MAILCHIMP_OAUTH_TOKEN: "mailchimp.oauth_token_env",
+    SecretName.ALERT_WEBHOOK_URL: "alerts.webhook_url_env",
 }
 
 
 def credential_hosts(config: TenantConfig, name: SecretName) -> Hosts:
-    """Where `config` sends the credential `name`, by setting."""
+    """Where `config` sends the credential `name`, by setting.
+
+    Nothing for the alert webhook URL: it is its own destination, so no setting can send it elsewhere.
+    """
+    if name is SecretName.ALERT_WEBHOOK_URL:
+        return {}
     if name in ORACLE_SECRETS:
         hosts: Hosts = {"oracle.base_url": origin(config.oracle.base_url)}
         if config.oracle.auth is OracleAuthMode.OAUTH and config.oracle.token_url:

@@ -24,6 +24,8 @@ SETTING_KEYS: dict[str, tuple[str, str]] = {
 # Env-file keys holding the Oracle secret (client secret or password) and the Mailchimp key or token.
 ORACLE_SECRET_KEY = "ORACLE_CLIENT_SECRET"
 MAILCHIMP_SECRET_KEY = "MAILCHIMP_API_KEY"
+# The optional alert webhook URL (a credential: its path carries a token).
+ALERT_WEBHOOK_KEY = "ALERT_WEBHOOK_URL"
 
 
 def parse_env_text(text: str, origin: str) -> dict[str, str]:

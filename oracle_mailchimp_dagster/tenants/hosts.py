@@ -168,6 +168,44 @@ def url_problem(value: str) -> str | None:
     return None
 
 
+def webhook_url_problem(value: str) -> str | None:
+    """The first reason `value` is not an alert webhook URL; None when it is fine.
+
+    The same rules as `url_problem` (https, or http on loopback; no userinfo; a public ASCII host),
+    but the URL itself is a credential (a Slack webhook's path is its token), so a message names at
+    most the host, never the path or query. A query string is allowed (some chat services put the
+    token there); a fragment is not sent, so it is refused as a mistake.
+    """
+    if len(value) > MAX_URL_CHARS:
+        return f"it is longer than {MAX_URL_CHARS:,} characters"
+    try:
+        parts = urlsplit(value)
+        hostname = parts.hostname
+    except ValueError:
+        return "it is not a valid URL"
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return "it is not an absolute http(s) URL"
+    if invisible_character(value) is not None or " " in value:
+        return "it contains a space, a control or an invisible character"
+    if not hostname:
+        return "it has no host"
+    if "@" in parts.netloc:
+        return "it must not contain userinfo (user:password@)"
+    if parts.scheme == "http" and not is_loopback(hostname):
+        return "it must use https (plain http is allowed only for localhost, 127.0.0.1 and ::1)"
+    if "#" in value:
+        return "it must not have a fragment (#...)"
+    port = _port_problem(parts)
+    if port is not None:
+        return port
+    host = host_problem(hostname)
+    if host is not None:
+        return host
+    if not value.isascii():
+        return "it contains a non-ASCII character: percent-encode it"
+    return None
+
+
 def service_url(value: str) -> str:
     """A URL a credential may be sent to (see `url_problem`), without its trailing slash."""
     problem = url_problem(value)

@@ -9,7 +9,7 @@ on (`tenants.state_changes`) is refused while state is stored, or resets that st
 transaction when the caller asks.
 """
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,7 +35,7 @@ from oracle_mailchimp_dagster.tenants.credential_hosts import (
 from oracle_mailchimp_dagster.tenants.errors import TenantConfigError, describe_validation_error
 from oracle_mailchimp_dagster.tenants.model import TenantConfig
 from oracle_mailchimp_dagster.tenants.secret_binding import BoundSecret
-from oracle_mailchimp_dagster.tenants.secret_rules import check_secrets
+from oracle_mailchimp_dagster.tenants.secret_rules import OPTIONAL_SECRETS, check_secrets
 from oracle_mailchimp_dagster.tenants.secret_vault import MissingSecretError, SecretVault
 from oracle_mailchimp_dagster.tenants.state_changes import (
     SettingChange,
@@ -138,6 +138,22 @@ class TenantRegistry:
         """The Mailchimp API key or OAuth access token."""
         return self.secret(config.id, config.mailchimp.secret_name)
 
+    def alert_webhook(self, tenant_id: str) -> SecretStr | None:
+        """The tenant's alert webhook URL (a credential: its path is a token), or None when it has none."""
+        try:
+            return self.secret(tenant_id, SecretName.ALERT_WEBHOOK_URL)
+        except MissingSecretError:
+            return None
+
+    def alert_webhook_set(self, tenant_id: str) -> bool:
+        """Whether the tenant has an alert webhook (nothing is decrypted)."""
+        return any(info.name is SecretName.ALERT_WEBHOOK_URL for info in self.secret_info(tenant_id))
+
+    def registered_at(self) -> dict[str, datetime]:
+        """When each tenant was registered (the clock a never-synced tenant goes stale by)."""
+        with self.db.read() as conn:
+            return {row.id: row.created_at for row in rows.select_tenants(conn)}
+
     def key_usage(self) -> dict[str, int]:
         """Stored secrets per master key id."""
         with self.db.read() as conn:
@@ -148,7 +164,7 @@ class TenantRegistry:
     def add(self, config: TenantConfig, secrets: Mapping[SecretName, SecretStr]) -> None:
         """Register a new tenant with every secret its auth modes need, all checked before any write."""
         check_secrets(config, secrets, f"tenant '{config.id}'")
-        required, given = set(config.required_secrets()), set(secrets)
+        required, given = set(config.required_secrets()), set(secrets) - OPTIONAL_SECRETS
         if required != given:  # said before the key file is created
             wrong = sorted(name.value for name in given - required)
             missing = sorted(name.value for name in required - given)
@@ -169,8 +185,10 @@ class TenantRegistry:
         secrets: Mapping[SecretName, SecretStr] | None = None,
         *,
         reset_state: bool = False,
+        remove_secrets: Collection[SecretName] = (),
     ) -> UpdateResult:
-        """Replace a tenant's configuration; given secrets replace stored ones, unneeded ones are dropped.
+        """Replace a tenant's configuration; given secrets replace stored ones, unneeded ones are dropped
+        (and the optional ones in `remove_secrets`, e.g. the alert webhook).
 
         A change that sends a stored secret to another host without that secret raises
         `HostChangeRefused`, and a change the sync state depends on raises `StateChangeRefused` while
@@ -185,7 +203,7 @@ class TenantRegistry:
             self._refuse_host_changes(conn, keyring, [(config, secrets)])
             changes = self._state_changes(conn, keyring, config, secrets)
             self._refuse_unreset(conn, [(config.id, changes)], reset_state)
-            self._update(conn, keyring, config, secrets, now)
+            self._update(conn, keyring, config, secrets, now, remove_secrets)
             reset = self._reset(conn, config.id, _changed(changes), now) if changes and reset_state else None
         return UpdateResult(changes, reset)
 
@@ -205,13 +223,15 @@ class TenantRegistry:
         entries: Sequence[tuple[TenantConfig, Mapping[SecretName, SecretStr]]],
         *,
         reset_state: bool = False,
+        removals: Mapping[str, Collection[SecretName]] | None = None,
     ) -> ImportResult:
         """Create or update many tenants in one transaction: all of them land, or none.
 
         Existing tenants are checked as `update` checks them, all before the first write, so one
         refusal names every tenant at fault; `reset_state` resets exactly the tenants whose changes
-        need it.
+        need it. `removals` names, per tenant, optional secrets to drop (the alert webhook).
         """
+        removals = removals or {}
         for config, secrets in entries:
             check_secrets(config, secrets, f"tenant '{config.id}'")
         keyring = self.keys.load(create=any(secrets for _, secrets in entries))
@@ -232,7 +252,7 @@ class TenantRegistry:
                     self.vault.store(conn, keyring, config, secrets, now)
                     result.created.append(config.id)
                     continue
-                self._update(conn, keyring, config, secrets, now)
+                self._update(conn, keyring, config, secrets, now, removals.get(config.id, ()))
                 result.updated.append(config.id)
                 changes = pending.get(config.id)
                 if reset_state and changes:
@@ -281,6 +301,7 @@ class TenantRegistry:
         config: TenantConfig,
         secrets: Mapping[SecretName, SecretStr],
         now: datetime,
+        remove: Collection[SecretName] = (),
     ) -> None:
         rows.update_tenant(
             conn,
@@ -290,7 +311,7 @@ class TenantRegistry:
             enabled=config.enabled,
             now=now,
         )
-        self.vault.store(conn, keyring, config, secrets, now)
+        self.vault.store(conn, keyring, config, secrets, now, remove)
 
     @staticmethod
     def _current(conn: Connection, tenant_id: str) -> TenantConfig | None:

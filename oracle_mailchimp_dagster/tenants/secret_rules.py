@@ -18,6 +18,7 @@ from oracle_mailchimp_dagster.tenants.client_settings import (
     fusion_connection_for,
     mailchimp_connection_for,
 )
+from oracle_mailchimp_dagster.tenants.hosts import webhook_url_problem
 from oracle_mailchimp_dagster.tenants.model import TenantConfig
 from oracle_mailchimp_dagster.tenants.text_rules import invisible_character, is_latin1
 
@@ -29,7 +30,10 @@ SECRET_TITLES = {
     SecretName.ORACLE_PASSWORD: "Oracle password",
     SecretName.MAILCHIMP_API_KEY: "Mailchimp API key",
     SecretName.MAILCHIMP_OAUTH_TOKEN: "Mailchimp OAuth token",
+    SecretName.ALERT_WEBHOOK_URL: "alert webhook URL",
 }
+# Secrets a tenant may hold or not, whatever its auth modes; kept until removed on purpose.
+OPTIONAL_SECRETS = frozenset({SecretName.ALERT_WEBHOOK_URL})
 # Sent with HTTP Basic auth (requests encodes user and password latin-1).
 _BASIC_AUTH_SECRETS = frozenset({SecretName.ORACLE_CLIENT_SECRET, SecretName.ORACLE_PASSWORD})
 
@@ -56,6 +60,9 @@ def secret_problem(name: SecretName, secret: SecretStr) -> str | None:
             data_center(value)
         except MalformedApiKey as exc:
             return str(exc)
+    if name is SecretName.ALERT_WEBHOOK_URL:
+        problem = webhook_url_problem(value)
+        return f"{title} is refused: {problem} (the URL is not shown)" if problem else None
     if name is SecretName.MAILCHIMP_OAUTH_TOKEN and (not value.isascii() or any(c.isspace() for c in value)):
         return f"{title} must be ASCII without spaces, as an HTTP header carries it (the value is not shown)"
     return None

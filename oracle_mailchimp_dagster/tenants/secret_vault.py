@@ -1,7 +1,7 @@
 """A tenant's secrets as stored: sealed with the tenant, name and hosts, encrypted, and opened one at a
 time; the registry's only way to read or write a secret row."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 
 from pydantic import SecretStr
@@ -21,6 +21,7 @@ from oracle_mailchimp_dagster.store import tenant_rows as rows
 from oracle_mailchimp_dagster.tenants.credential_hosts import credential_hosts
 from oracle_mailchimp_dagster.tenants.model import TenantConfig
 from oracle_mailchimp_dagster.tenants.secret_binding import BoundSecret, seal, unseal
+from oracle_mailchimp_dagster.tenants.secret_rules import OPTIONAL_SECRETS
 
 # The stored configuration of a tenant, or None when it no longer validates.
 CurrentConfig = Callable[[Connection, str], TenantConfig | None]
@@ -55,9 +56,18 @@ class SecretVault:
         config: TenantConfig,
         secrets: Mapping[SecretName, SecretStr],
         now: datetime,
+        remove: Collection[SecretName] = (),
     ) -> None:
+        """Write the given secrets, check the tenant holds every one it needs, and drop the others:
+        those its auth modes no longer use, and the optional ones named in `remove`."""
         required = set(config.required_secrets())
-        unexpected = sorted(name.value for name in secrets if name not in required)
+        allowed = required | OPTIONAL_SECRETS
+        given_and_removed = sorted(name.value for name in secrets if name in remove)
+        if given_and_removed:
+            raise MissingSecretError(
+                f"tenant '{config.id}': {', '.join(given_and_removed)} cannot be given and removed at once"
+            )
+        unexpected = sorted(name.value for name in secrets if name not in allowed)
         if unexpected:
             raise MissingSecretError(
                 f"tenant '{config.id}' does not use {', '.join(unexpected)} with its auth modes "
@@ -77,7 +87,7 @@ class SecretVault:
                 f"tenant '{config.id}' needs {' and '.join(missing)} "
                 f"(Oracle auth {config.oracle.auth.value}, Mailchimp auth {config.mailchimp.auth.value})"
             )
-        rows.delete_secrets(conn, config.id, stored - required)
+        rows.delete_secrets(conn, config.id, (stored - allowed) | (stored & set(remove) & OPTIONAL_SECRETS))
 
     def rebound(
         self, conn: Connection, keyring: Keyring, row: rows.SecretRow, current: CurrentConfig

@@ -15,13 +15,16 @@ tenants:
     schedule: {cron: "*/15 * * * *", timezone: UTC}
     policies: {inactive_action: archive, status_if_new: pending}
     mapping: {merge_fields: {OrganizationName: COMPANY, FormattedPhoneNumber: PHONE}}
+    alerts: {webhook_url_env: ACME_ALERT_WEBHOOK_URL}     # optional; null removes the stored one
 
 A list of tenants (`tenants list --json`) and the document `tenants show ID --json` prints (its
 `tenant`; `secrets` and `sync_state` are information) are read too, so what is shown can be imported
 back. Each secret is checked as it is read, and a refusal names its YAML key, never its value.
+Without `alerts`, a tenant keeps the alert webhook it has (like every secret not given).
 """
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +46,18 @@ SECRET_REFERENCES: dict[tuple[str, str], SecretName] = {
 }
 
 TenantEntry = tuple[TenantConfig, dict[SecretName, SecretStr]]
+# The optional section naming the alert webhook URL's variable (the URL carries a token).
+ALERTS_SECTION = "alerts"
+WEBHOOK_KEY = "webhook_url_env"
+
+
+@dataclass(frozen=True)
+class ImportEntry:
+    """A tenant to create or update, the secrets the file gives, and the optional ones it removes."""
+
+    config: TenantConfig
+    secrets: dict[SecretName, SecretStr]
+    remove: frozenset[SecretName] = field(default_factory=frozenset)
 
 
 # The keys of the document `tenants show ID --json` prints.
@@ -59,6 +74,21 @@ def _entries(document: Any, origin: str) -> list[Any]:
     return document
 
 
+def _read_secret(
+    name: SecretName, where: str, variable: Any, env: Mapping[str, str], subject: str
+) -> SecretStr:
+    """The value of the variable `where` (a YAML key) names, checked; a refusal names the key."""
+    if not isinstance(variable, str) or not variable:
+        raise TenantConfigError(f"{subject}: {where} must name an environment variable")
+    value = env.get(variable, "")
+    if not value:
+        raise TenantConfigError(f"{subject}: {where} names {shown(variable)}, which is not set or empty")
+    problem = secret_problem(name, SecretStr(value))
+    if problem is not None:
+        raise TenantConfigError(f"{subject}: {where} ({shown(variable)}): {problem}")
+    return SecretStr(value)
+
+
 def _split_secrets(
     entry: dict[str, Any], env: Mapping[str, str], subject: str
 ) -> tuple[dict[str, Any], dict[SecretName, SecretStr]]:
@@ -72,21 +102,35 @@ def _split_secrets(
         block = dict(block)
         variable = block.pop(key)
         config[section] = block
-        if not isinstance(variable, str) or not variable:
-            raise TenantConfigError(f"{subject}: {section}.{key} must name an environment variable")
-        value = env.get(variable, "")
-        if not value:
-            raise TenantConfigError(
-                f"{subject}: {section}.{key} names {shown(variable)}, which is not set or empty"
-            )
-        problem = secret_problem(name, SecretStr(value))
-        if problem is not None:
-            raise TenantConfigError(f"{subject}: {section}.{key} ({shown(variable)}): {problem}")
-        secrets[name] = SecretStr(value)
+        secrets[name] = _read_secret(name, f"{section}.{key}", variable, env, subject)
     return config, secrets
 
 
+def _split_alerts(
+    config: dict[str, Any], env: Mapping[str, str], subject: str
+) -> tuple[dict[SecretName, SecretStr], frozenset[SecretName]]:
+    """Take the `alerts` section out of `config`: the webhook URL to store, or its removal (null)."""
+    if ALERTS_SECTION not in config:
+        return {}, frozenset()
+    block = config.pop(ALERTS_SECTION)
+    where = f"{ALERTS_SECTION}.{WEBHOOK_KEY}"
+    if not isinstance(block, dict) or set(block) != {WEBHOOK_KEY}:
+        raise TenantConfigError(
+            f"{subject}: {ALERTS_SECTION} must be {{{WEBHOOK_KEY}: VARIABLE}} (or {WEBHOOK_KEY}: null "
+            "to remove the alert webhook)"
+        )
+    name = SecretName.ALERT_WEBHOOK_URL
+    if block[WEBHOOK_KEY] is None:
+        return {}, frozenset({name})
+    return {name: _read_secret(name, where, block[WEBHOOK_KEY], env, subject)}, frozenset()
+
+
 def parse_tenants(text: str, origin: str, env: Mapping[str, str]) -> list[TenantEntry]:
+    """Validate every tenant of the document before anything is written (without alert removals)."""
+    return [(entry.config, entry.secrets) for entry in parse_import(text, origin, env)]
+
+
+def parse_import(text: str, origin: str, env: Mapping[str, str]) -> list[ImportEntry]:
     """Validate every tenant of the document before anything is written."""
     try:
         document = yaml.safe_load(text)
@@ -95,13 +139,14 @@ def parse_tenants(text: str, origin: str, env: Mapping[str, str]) -> list[Tenant
         where = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "not valid YAML"
         raise TenantConfigError(f"{origin}{where}: {problem}") from None
-    parsed: list[TenantEntry] = []
+    parsed: list[ImportEntry] = []
     seen: set[str] = set()
     for index, entry in enumerate(_entries(document, origin), start=1):
         if not isinstance(entry, dict):
             raise TenantConfigError(f"{origin}: tenant #{index} is not a mapping of settings")
         label = f"tenant '{shown(str(entry.get('id', f'#{index}')))}'"
         config, secrets = _split_secrets(entry, env, f"{origin}: {label}")
+        alert_secrets, remove = _split_alerts(config, env, f"{origin}: {label}")
         try:
             tenant = TenantConfig.model_validate(config)
         except ValidationError as exc:
@@ -109,15 +154,19 @@ def parse_tenants(text: str, origin: str, env: Mapping[str, str]) -> list[Tenant
         if tenant.id in seen:
             raise TenantConfigError(f"{origin}: tenant '{tenant.id}' appears twice")
         seen.add(tenant.id)
-        parsed.append((tenant, secrets))
+        parsed.append(ImportEntry(tenant, {**secrets, **alert_secrets}, remove))
     return parsed
 
 
 def load_tenant_file(path: Path, env: Mapping[str, str]) -> list[TenantEntry]:
+    return [(entry.config, entry.secrets) for entry in load_import_file(path, env)]
+
+
+def load_import_file(path: Path, env: Mapping[str, str]) -> list[ImportEntry]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise TenantConfigError(f"cannot read {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise TenantConfigError(f"{path} is not UTF-8 text") from None
-    return parse_tenants(text, str(path), env)
+    return parse_import(text, str(path), env)

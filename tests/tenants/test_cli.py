@@ -108,6 +108,7 @@ def test_add_list_show_update_remove(cli: Run, cli_env: Database) -> None:
         "ORACLE",
         "POD",
         "AUDIENCE",
+        "ALERTS",
     ]
     assert "acme  Acme Corp" in listed.out
     as_json = json.loads(run("tenants", "list", "--json").out)
