@@ -18,8 +18,10 @@ from oracle_mailchimp_dagster.errors import UserError
 from oracle_mailchimp_dagster.fusion import FusionClient, FusionClientOptions
 from oracle_mailchimp_dagster.http import RetryPolicy, Timeouts
 from oracle_mailchimp_dagster.mailchimp import MailchimpClient, MailchimpClientOptions
+from oracle_mailchimp_dagster.mailchimp.settings import MAX_CONCURRENCY
 from oracle_mailchimp_dagster.pipeline.ports import AudienceClient, CustomerSource
 from oracle_mailchimp_dagster.secrets import KeyStore
+from oracle_mailchimp_dagster.store.connection_slots import DatabaseConnectionGate
 from oracle_mailchimp_dagster.store.engine import Database
 from oracle_mailchimp_dagster.store.errors import TenantNotFoundError
 from oracle_mailchimp_dagster.store.lease_keeper import LEASES
@@ -38,6 +40,12 @@ def _database(url: str) -> Database:
     """One engine per database URL and process (keyed by the resolved URL, so a changed
     ORACLE_MAILCHIMP_DATABASE_URL is honoured)."""
     return Database.from_url(normalise_url(url))
+
+
+@lru_cache(maxsize=8)
+def _connection_gate(db: Database, limit: int) -> DatabaseConnectionGate:
+    """One gate per app database and limit in the process, so its slots share one renewing thread."""
+    return DatabaseConnectionGate(db, limit)
 
 
 class AppDatabase(dg.ConfigurableResource):
@@ -178,10 +186,25 @@ class FusionResource(_HttpClientResource):
 
 
 class MailchimpResource(_HttpClientResource):
-    """Builds the Mailchimp client of one tenant; `concurrency` is shared by every client of a key."""
+    """Builds the Mailchimp client of one tenant, under two limits per API key: `concurrency` in this
+    process (its threads wait in memory), and `key_connection_limit` summed over every process and
+    machine (slots in the app database). A run uses at most `concurrency`; runs sharing a key share
+    `key_connection_limit` between them."""
 
     concurrency: int = Field(
-        default=8, ge=1, le=10, description="Requests in flight per API key (Mailchimp allows 10)"
+        default=8,
+        ge=1,
+        le=MAX_CONCURRENCY,
+        description="Requests in flight per API key in one process (Mailchimp allows 10 in all); its "
+        "threads wait in memory, and at most this many wait for a slot of key_connection_limit",
+    )
+    key_connection_limit: int = Field(
+        default=MAX_CONCURRENCY,
+        ge=1,
+        le=MAX_CONCURRENCY,
+        description="Requests in flight per API key summed over every run, process and machine sharing "
+        "the app database: Mailchimp refuses a key's 11th simultaneous connection with 429, whichever "
+        "tenant or run it comes from (each request holds a slot row of the app database)",
     )
     read_timeout_s: float = Field(default=130.0, gt=0, description="Seconds to wait for each read")
     max_attempts: int = Field(
@@ -203,4 +226,5 @@ class MailchimpResource(_HttpClientResource):
             timeouts=self._timeouts(),
             max_response_bytes=self.max_response_bytes,
         )
-        return MailchimpClient(mailchimp_connection(tenant, registry), options)
+        gate = _connection_gate(registry.db, self.key_connection_limit)
+        return MailchimpClient(mailchimp_connection(tenant, registry), options, gate=gate)
