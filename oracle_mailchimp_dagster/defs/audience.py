@@ -115,9 +115,11 @@ def mailchimp_audience_events_sensor(
     partitions = set(context.instance.get_dynamic_partitions(TENANTS))
     tenants = [t for t in enabled_tenants(registry) if t.id in partitions]
     now = datetime.now(UTC)
-    due = {t.id: interval_slot(t.id, now) for t in tenants}
-    due = {tenant_id: slot for tenant_id, slot in due.items() if cursor.requested.get(tenant_id) != slot}
-    busy = unfinished_audience_runs(context.instance) if due else set()
+    slots = {t.id: interval_slot(t.id, now) for t in tenants}
+    # A tenant seen for the first time (a new one, or every one after an upgrade) waits for its own
+    # interval to begin, so a fleet never starts its runs all in one tick.
+    due = {t: slot for t, slot in slots.items() if cursor.requested.setdefault(t, slot) != slot}
+    busy = unfinished_audience_runs(context.instance) & set(due) if due else set()
     run_requests, failed = [], 0
     for tenant in tenants:
         slot = due.get(tenant.id)
@@ -128,8 +130,8 @@ def mailchimp_audience_events_sensor(
         except Exception as exc:  # isolated: the others are still requested
             failed += 1
             context.log.warning(
-                f"tenant '{tenant.id}': no audience-events run requested: {redact_credentials(str(exc))}; "
-                f"check its stored secrets with `oracle-mailchimp tenants test {tenant.id}`"
+                f"tenant '{tenant.id}': no audience-events run requested: {redact_credentials(str(exc))}. "
+                f"To fix it, check its stored secrets with `oracle-mailchimp tenants test {tenant.id}`"
             )
             continue
         run_requests.append(
@@ -140,10 +142,10 @@ def mailchimp_audience_events_sensor(
             )
         )
         cursor.requested[tenant.id] = slot
-    cursor.requested = {t: s for t, s in cursor.requested.items() if t in {x.id for x in tenants}}
+    cursor.requested = {t: s for t, s in cursor.requested.items() if t in slots}
     context.log.info(
         f"{len(run_requests)} audience-events run(s) requested for {len(tenants)} tenant(s); "
-        f"{len(busy & set(due))} still running, {failed} failed"
+        f"{len(busy)} still unfinished, {failed} failed"
     )
     return dg.SensorResult(run_requests=run_requests, cursor=cursor.model_dump_json())
 

@@ -39,7 +39,7 @@ class ProbeLimits:
     keep an unanswered one from outliving the tick by much.
     """
 
-    workers: int = 16
+    workers: int = 32
     start_budget_s: float = 30.0
     tick_budget_s: float = 40.0
 
@@ -127,8 +127,8 @@ def mark_token(mark: HighWaterMark | None) -> str:
 
 def fix_hint(tenant_id: str) -> str:
     return (
-        f"check its Oracle credentials and pod URL with `oracle-mailchimp tenants test {tenant_id}`; "
-        "it is probed again next tick"
+        f"check its Oracle credentials and pod URL with `oracle-mailchimp tenants test {tenant_id}` "
+        "(it is probed again next tick)"
     )
 
 
@@ -225,8 +225,8 @@ def detect_oracle_changes(
     for tenant_id, reason in sorted(failures.items()):
         times = cursor.failures[tenant_id]
         context.log.warning(
-            f"tenant '{tenant_id}': change detection failed ({times} tick(s) in a row): {reason}; "
-            + fix_hint(tenant_id)
+            f"tenant '{tenant_id}': change detection failed ({times} tick(s) in a row): "
+            f"{reason.rstrip('.')}. To fix it, {fix_hint(tenant_id)}"
         )
     cursor.last_tick = TickSummary(
         tenants=len(tenants),

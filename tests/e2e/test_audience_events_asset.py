@@ -146,17 +146,23 @@ def test_the_sensor_requests_a_run_per_tenant_and_interval_without_any_http(
     earlier = '{"since": {"acme": "2026-01-01T00:00:00Z"}}'  # the cursor of the sensor that read Mailchimp
     assert load_cursor(AudienceEventsCursor, earlier).requested == {}
 
-    first = sensor_tick(h, earlier)
+    # Seen for the first time: it waits for its own interval to begin (no fleet-wide burst).
+    seen = sensor_tick(h, earlier)
+    assert seen.run_requests == []
+    slot = AudienceEventsCursor.model_validate_json(seen.cursor or "").requested["acme"]
+    assert slot in {interval_slot("acme", datetime.now(UTC)), interval_slot("acme", datetime.now(UTC)) - 1}
+
+    begun = AudienceEventsCursor(requested={"acme": slot - 1}).model_dump_json()
+    first = sensor_tick(h, begun)
     (request,) = first.run_requests or []
-    slot = interval_slot("acme", datetime.now(UTC))
-    assert request.run_key in {f"audience-events:acme:{slot}", f"audience-events:acme:{slot - 1}"}
+    assert request.run_key in {f"audience-events:acme:{slot}", f"audience-events:acme:{slot + 1}"}
     assert request.partition_key == "acme" and request.job_name in (None, audience_events_job.name)
     assert request.tags[TENANT_TAG] == "acme" and request.tags[TRIGGER_TAG] == "audience_events"
     assert h.mailchimp.config.api_key not in str(request.tags) and len(request.tags[MAILCHIMP_KEY_TAG]) == 16
     assert sensor_tick(h, first.cursor).run_requests == []  # once per interval
     assert h.mailchimp_requests() == 0 and h.fusion_control("GET", "/stats")["requests_total"] == 0
 
-    # A run of the tenant still under way: no second one, whatever the cursor says.
+    # A run of the tenant still under way: no second one, even once its next interval has begun.
     h.instance.add_run(
         dg.DagsterRun(
             job_name=audience_events_job.name,
@@ -165,7 +171,7 @@ def test_the_sensor_requests_a_run_per_tenant_and_interval_without_any_http(
             tags=request.tags,
         )
     )
-    assert sensor_tick(h, None).run_requests == []
+    assert sensor_tick(h, begun).run_requests == []
 
 
 def test_intervals_are_spread_over_tenants_and_advance_once_per_interval() -> None:
