@@ -158,21 +158,24 @@ class ConnectionSlots:
                     return claim
         return None
 
-    def renew(self, claims: Sequence[SlotClaim], ttl: timedelta) -> int:
-        """Push the expiry of these claims' rows to a ttl from now; returns how many were still theirs."""
+    def renew(self, claims: Sequence[SlotClaim], ttl: timedelta) -> set[SlotClaim]:
+        """Push the expiry of these claims' rows to a ttl from now; returns the claims still theirs."""
         if not claims:
-            return 0
+            return set()
         now = self._clock()
-        columns = sa.tuple_(
-            connection_slots.c.key_fingerprint, connection_slots.c.slot, connection_slots.c.holder
-        )
+        c = connection_slots.c
         with _write(self._db) as conn:
-            result = conn.execute(
+            rows = conn.execute(
                 sa.update(connection_slots)
-                .where(columns.in_([(c.key_fingerprint, c.slot, c.holder) for c in claims]))
+                .where(
+                    sa.tuple_(c.key_fingerprint, c.slot, c.holder).in_(
+                        [(claim.key_fingerprint, claim.slot, claim.holder) for claim in claims]
+                    )
+                )
                 .values(expires_at=now + ttl)
-            )
-        return int(result.rowcount)
+                .returning(c.key_fingerprint, c.slot, c.holder)
+            ).all()
+        return {SlotClaim(row.key_fingerprint, row.slot, row.holder) for row in rows}
 
     def release(self, claim: SlotClaim) -> bool:
         """Free the slot; False when it was no longer this claim's (it expired and was taken over)."""
@@ -213,15 +216,16 @@ class SlotKeeper:
         with self._lock:
             self._held.discard(claim)
 
-    def renew_now(self) -> int:
-        """Renew every held slot at once; returns how many were still this process's."""
+    def renew_now(self) -> set[SlotClaim]:
+        """Renew every held slot at once; returns those still this process's."""
         claims = sorted(self.held(), key=lambda c: (c.key_fingerprint, c.slot))
         renewed = self._slots.renew(claims, self._ttl)
         self.renewals += 1
-        if renewed < len(claims):
-            # A renewal came too late (a stalled process): the request goes on, and may overlap its
-            # slot's new holder until it ends; nothing better can be done mid-request.
-            log.warning("%d Mailchimp connection slot(s) expired before renewal", len(claims) - renewed)
+        # Not renewed and still held (not released meanwhile): the renewal came too late (a stalled
+        # process). The request goes on, and may overlap its slot's new holder until it ends.
+        lost = (set(claims) - renewed) & self.held()
+        if lost:
+            log.warning("%d Mailchimp connection slot(s) expired before renewal", len(lost))
         return renewed
 
     def _keep_alive(self) -> None:

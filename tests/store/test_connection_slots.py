@@ -26,6 +26,7 @@ from oracle_mailchimp_dagster.store.connection_slots import (
     ConnectionSlotsBusyError,
     DatabaseConnectionGate,
     SlotClaim,
+    SlotKeeper,
 )
 from oracle_mailchimp_dagster.store.location import normalise_url
 from oracle_mailchimp_dagster.store.schema import connection_slots
@@ -98,7 +99,7 @@ def test_an_expired_slot_is_taken_over_and_its_old_holder_can_neither_renew_nor_
     time_.advance(2)
     heir = slots.try_acquire(FINGERPRINT, 1, "heir", TTL)
     assert heir is not None and heir.slot == dead.slot == 0
-    assert slots.renew([dead], TTL) == 0
+    assert slots.renew([dead], TTL) == set()
     assert slots.release(dead) is False
     assert slots.held(FINGERPRINT) == [heir]
 
@@ -122,11 +123,37 @@ def test_renewal_keeps_a_slot_alive_past_its_ttl(slots: ConnectionSlots, time_: 
     assert kept is not None
     for _ in range(4):  # two minutes, renewed every 20 s
         time_.advance(20)
-        assert slots.renew([kept], TTL) == 1
+        assert slots.renew([kept], TTL) == {kept}
     time_.advance(29)
     assert slots.try_acquire(FINGERPRINT, 1, "other", TTL) is None
     time_.advance(2)
     assert slots.try_acquire(FINGERPRINT, 1, "other", TTL) is not None
+
+
+def test_the_keeper_renews_what_it_holds_and_warns_of_a_slot_lost_before_its_renewal(
+    slots: ConnectionSlots, time_: FakeTime, caplog: pytest.LogCaptureFixture
+) -> None:
+    keeper = SlotKeeper(slots, TTL)
+    stalled = slots.try_acquire(FINGERPRINT, 1, "stalled", TTL)
+    live = slots.try_acquire(OTHER, 1, "live", TTL)
+    released = slots.try_acquire(OTHER, 2, "released", TTL)
+    assert stalled and live and released
+    for claim in (stalled, live, released):
+        keeper.add(claim)
+    keeper.discard(released)  # as the gate releases: forgotten by the keeper, then deleted
+    assert slots.release(released)
+    time_.advance(31)  # the process stalled past the ttl: another takes the first slot over
+    assert slots.try_acquire(FINGERPRINT, 1, "heir", TTL) is not None
+    with caplog.at_level("WARNING"):
+        assert keeper.renew_now() == {live}
+    assert [r.getMessage() for r in caplog.records] == [
+        "1 Mailchimp connection slot(s) expired before renewal"
+    ]
+    time_.advance(29)
+    assert slots.try_acquire(OTHER, 1, "other", TTL) is None  # the renewal kept the live one
+    for claim in (stalled, live):
+        keeper.discard(claim)
+    assert keeper.held() == set()
 
 
 def test_waiting_polls_with_growing_jittered_pauses_then_fails_naming_the_fingerprint(
