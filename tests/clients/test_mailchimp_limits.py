@@ -7,17 +7,23 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from oracle_mailchimp_dagster.errors import UserError
 from oracle_mailchimp_dagster.http import RetryPolicy
 from oracle_mailchimp_dagster.mailchimp import MailchimpClient, MailchimpClientOptions, MailchimpConnection
 from oracle_mailchimp_dagster.mailchimp.limits import ConcurrencyLimiter, limiter_for_key
 from oracle_mailchimp_dagster.sandbox.mailchimp import RunningMailchimpSandbox
-from oracle_mailchimp_dagster.store.connection_slots import ConnectionSlots, DatabaseConnectionGate
+from oracle_mailchimp_dagster.store.connection_slots import (
+    ConnectionSlots,
+    ConnectionSlotsBusyError,
+    DatabaseConnectionGate,
+)
 from oracle_mailchimp_dagster.store.engine import Database
 from oracle_mailchimp_dagster.store.location import normalise_url
 from oracle_mailchimp_dagster.store.migrate import upgrade_schema
@@ -147,4 +153,29 @@ def test_with_the_gate_processes_sharing_a_key_keep_to_10_connections_in_all(
     assert 8 < peak <= 10  # the processes wanted 24: more than one process's 8, and no more than 10
     assert stats["too_many_requests"] == 0
     assert ConnectionSlots(db).held(credential_fingerprint(slow_sandbox.config.api_key)) == []
+    db.dispose()
+
+
+def test_a_request_waits_for_its_gate_and_fails_in_one_line_naming_the_fingerprint_when_it_may_not(
+    mailchimp_sandbox: RunningMailchimpSandbox, tmp_path: Path
+) -> None:
+    db = Database.from_url(normalise_url(f"sqlite:///{tmp_path / 'app.db'}"))
+    upgrade_schema(db)
+    key = mailchimp_sandbox.config.api_key
+    gate = DatabaseConnectionGate(db, 1, wait=timedelta(seconds=0))
+    client = MailchimpClient(MailchimpConnection(api_key=key, api_base=mailchimp_sandbox.api_base), gate=gate)
+    client.ping()  # a free slot: taken, and given back
+    other = ConnectionSlots(db).try_acquire(client.key_id, 1, "another run", timedelta(seconds=30))
+    assert other is not None
+    with pytest.raises(ConnectionSlotsBusyError) as raised:
+        client.ping()
+    assert isinstance(raised.value, UserError)
+    message = str(raised.value)
+    assert client.key_id in message and key not in message and key.partition("-")[0][:8] not in message
+    assert "\n" not in message
+    requests_seen = requests.get(f"{mailchimp_sandbox.control_url}/stats", timeout=30).json()[
+        "requests_total"
+    ]
+    assert requests_seen == 1  # the refused one was never sent
+    client.close()
     db.dispose()
