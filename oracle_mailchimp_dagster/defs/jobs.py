@@ -2,6 +2,8 @@
 
 The in-process executor keeps a small incremental run to a couple of seconds; the multiprocess
 executor would add seconds of start-up per step for API-bound work that gains nothing from it.
+The audience-events asset is in a group of its own (`defs/audience.py`, with its job), so this
+selection never picks it up.
 """
 
 import dagster as dg

@@ -105,10 +105,10 @@ def run_budgeted(
             ran, result = future.result() if future.done() and not future.cancelled() else (False, None)
             if ran:
                 outcome.results[key] = cast(R, result)
+            elif key in started and not future.done():
+                outcome.unfinished.append(key)
             else:
-                (outcome.unfinished if key in started and not future.done() else outcome.unreached).append(
-                    key
-                )
+                outcome.unreached.append(key)
     return outcome
 
 
