@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from oracle_mailchimp_dagster.store.ledger import append_ledger
 from oracle_mailchimp_dagster.store.marks import bump_state_version, lock_mark, store_mark
 from oracle_mailchimp_dagster.store.records import LedgerRecord
-from oracle_mailchimp_dagster.store.schema import member_state, retry_queue, sync_state
+from oracle_mailchimp_dagster.store.schema import audience_event_marks, member_state, retry_queue, sync_state
 
 # The ledger row of a reset: it concerns every customer at once, so no single key.
 RESET_CUSTOMER_KEY = "*"
@@ -66,6 +66,8 @@ def reset_sync_state(conn: Connection, tenant_id: str, reason: str, now: datetim
     mark = lock_mark(conn, tenant_id, now)
     members = _delete_rows(conn, member_state, tenant_id)
     retries = _delete_rows(conn, retry_queue, tenant_id)
+    # A new audience (or list) starts its audience-event reads afresh, from the first-run look-back.
+    _delete_rows(conn, audience_event_marks, tenant_id)
     run_id = reset_run_id(now)
     # The reset moves the state version on (authored by its run id): a run planned before it cannot
     # commit old-audience state afterwards.

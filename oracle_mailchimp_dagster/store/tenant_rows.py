@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from oracle_mailchimp_dagster.store.errors import TenantExistsError, TenantNotFoundError
 from oracle_mailchimp_dagster.store.records import SecretName
 from oracle_mailchimp_dagster.store.schema import (
+    audience_event_marks,
     member_state,
     retry_queue,
     sync_state,
@@ -117,7 +118,7 @@ def update_tenant(
 def delete_tenant(conn: Connection, tenant_id: str) -> None:
     """Remove the tenant, its secrets, sync state and lease; the ledger and audience events stay for audit."""
     get_tenant(conn, tenant_id)
-    for table in (tenant_secrets, sync_state, tenant_leases, member_state, retry_queue):
+    for table in (tenant_secrets, sync_state, tenant_leases, member_state, retry_queue, audience_event_marks):
         conn.execute(sa.delete(table).where(table.c.tenant_id == tenant_id))
     conn.execute(sa.delete(tenants).where(tenants.c.id == tenant_id))
 
