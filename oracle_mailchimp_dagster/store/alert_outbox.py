@@ -172,6 +172,10 @@ class AlertOutbox:
             next_attempt_at=retry_at,
         )
 
+    def release(self, entry: OutboxEntry) -> bool:
+        """Give a claimed row back untried (it is due again at once); False when the claim was lost."""
+        return self._settle(entry)
+
     def _settle(self, entry: OutboxEntry, **values: Any) -> bool:
         if entry.claimed_by is None:
             raise ValueError("only a claimed outbox row can be settled")
