@@ -22,7 +22,9 @@ from pathlib import Path
 from types import FrameType
 
 import requests
+import yaml
 
+from oracle_mailchimp_dagster.defs.run_coordinator import TenantTaggingRunCoordinator
 from oracle_mailchimp_dagster.errors import UserError
 from oracle_mailchimp_dagster.local.demo_workspace import LocalWorkspace, register_demo_tenant
 from oracle_mailchimp_dagster.sandbox.common.latency import LatencyProfile
@@ -141,13 +143,37 @@ def stop_dagster(child: subprocess.Popen[bytes], echo: Echo) -> None:
                 os.killpg(pgid, signal.SIGKILL)
 
 
+def tags_every_run(instance_settings: str) -> bool:
+    """Whether these instance settings (a dagster.yaml) queue runs through the coordinator that tags
+    the UI's and backfills' runs with their tenant, Mailchimp key and trigger."""
+    try:
+        settings = yaml.safe_load(instance_settings)
+    except yaml.YAMLError:
+        return False
+    coordinator = settings.get("run_coordinator") if isinstance(settings, dict) else None
+    wanted = (TenantTaggingRunCoordinator.__module__, TenantTaggingRunCoordinator.__name__)
+    return isinstance(coordinator, dict) and (coordinator.get("module"), coordinator.get("class")) == wanted
+
+
 def prepare_workspace(options: DevOptions, pair: SandboxPair, echo: Echo) -> LocalWorkspace:
-    """`.dagster_home` with the repository's instance settings, the app database and tenant `demo`."""
+    """`.dagster_home` with the repository's instance settings, the app database and tenant `demo`.
+
+    `dagster dev` reads its run coordinator from those settings: the repository's dagster.yaml names
+    the one that tags every run; a copy that does not is said, since the per-key run limit then does
+    not hold runs launched from the UI."""
     instance_yaml = options.workspace_file.parent / "dagster.yaml"
     if not instance_yaml.is_file():
         raise UserError(f"{instance_yaml} not found: run `make dev` from the repository root")
+    settings = instance_yaml.read_text(encoding="utf-8")
+    if not tags_every_run(settings):
+        echo(
+            f"Warning: {instance_yaml} does not set run_coordinator to "
+            f"{TenantTaggingRunCoordinator.__module__}.{TenantTaggingRunCoordinator.__name__}: runs "
+            "launched from the UI or a backfill will carry no tenant or Mailchimp-key tag, and the "
+            "per-key run limit will not hold them"
+        )
     workspace = LocalWorkspace(options.home.absolute())
-    workspace.write_instance_config(instance_yaml.read_text(encoding="utf-8"))
+    workspace.write_instance_config(settings)
     registry = workspace.open_registry()
     try:
         replaced = register_demo_tenant(registry, pair)

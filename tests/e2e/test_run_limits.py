@@ -1,10 +1,12 @@
 """dagster.yaml's run limits under a real `dagster dev`: one run per tenant, one per Mailchimp key, and
-nothing serialized beyond that.
+nothing serialized beyond that, for runs tagged by the sensors and for runs launched as the UI
+launches them alike.
 
-Five runs are launched at once through GraphQL. Four are tagged as schedules, sensors and the CLI tag
-them: two for `acme`, one for `globex` (same Mailchimp key as acme, its own audience) and one for
-`initech` (its own key and audience); a fifth `acme` run carries only its partition, as a UI or
-backfill run does, so the per-tenant limit is seen apart from the per-key one.
+Five runs are launched at once through GraphQL. Three are tagged as the sensors tag them: two for
+`acme` and one for `initech` (its own key and audience). Two carry only their partition, as the UI's
+Materialize button and a backfill submit them: one for `acme`, one for `globex` (same Mailchimp key as
+acme, its own audience). The run coordinator tags those two on submission, so the per-tenant limit
+holds `acme-ui` and the per-key limit holds `globex`.
 
 Fusion answers each page after a second, so a first sync lasts about ten seconds: longer than the
 daemon's 5 s dequeue interval, so initech must start while an acme or globex run is still going, and
@@ -24,7 +26,13 @@ from pydantic import SecretStr
 
 from oracle_mailchimp_dagster.defs.jobs import tenant_sync_job
 from oracle_mailchimp_dagster.defs.partitions import TENANTS
-from oracle_mailchimp_dagster.defs.run_tags import MAILCHIMP_KEY_TAG, Trigger, run_tags
+from oracle_mailchimp_dagster.defs.run_tags import (
+    MAILCHIMP_KEY_TAG,
+    TENANT_TAG,
+    TRIGGER_TAG,
+    Trigger,
+    run_tags,
+)
 from oracle_mailchimp_dagster.local.demo_workspace import LocalWorkspace
 from oracle_mailchimp_dagster.local.dev import group_alive
 from oracle_mailchimp_dagster.sandbox.runner import SandboxOptions, SandboxPair
@@ -48,12 +56,12 @@ INITECH_API_KEY_HEAD = "5f3c9a7e1b2d4c6f8a0e9d7b3c5a1f2e"
 MAILCHIMP_CONNECTION_LIMIT = 10
 RUNS_TIMEOUT_S = 240.0
 PARTITION_TAG = "dagster/partition"
-# (name, tenant, tagged as schedules, sensors and the CLI tag runs): the last one is launched as the
-# UI or a backfill launches it, with its partition only, so the per-tenant limit is tested on its own.
+# (name, tenant, tagged as the sensors tag runs): the others are launched as the UI or a backfill
+# launches them, with their partition only, and tagged by the run coordinator.
 LAUNCHES = (
     ("acme#1", "acme", True),
     ("acme#2", "acme", True),
-    ("globex", "globex", True),
+    ("globex", "globex", False),
     ("initech", "initech", True),
     ("acme-ui", "acme", False),
 )
@@ -154,25 +162,36 @@ def test_runs_are_serialized_per_tenant_and_per_mailchimp_key_and_only_so(
     story = timeline(runs, names)
     assert all(run["status"] == "SUCCESS" for run in runs.values()), story
 
-    # One run per tenant, with or without the key tag: no two acme runs side by side.
+    # One run per tenant, however launched: no two acme runs side by side.
     acme = ("acme#1", "acme#2", "acme-ui")
     for a, b in combinations(acme, 2):
         assert not overlap(by_name[a], by_name[b]), f"{a} / {b}: {story}"
-    # One run per Mailchimp key: globex never alongside a run tagged with the same key.
-    for a in ("acme#1", "acme#2"):
+    # One run per Mailchimp key: globex, launched as the UI launches it, never alongside an acme run.
+    for a in acme:
         assert not overlap(by_name[a], by_name["globex"]), f"{a} / globex: {story}"
     # Nothing more: initech (own tenant, own key) ran alongside one of the others.
     others = [name for name in by_name if name != "initech"]
     assert any(overlap(by_name["initech"], by_name[other]) for other in others), story
 
-    # The key tag is a fingerprint shared by acme and globex only; no tag carries a secret.
+    # The key tag is a fingerprint shared by acme and globex only, on the UI-style runs too (added by
+    # the run coordinator, with the tenant and the trigger `ui`); no tag carries a secret.
     fingerprints = {name: tag_values(run).get(MAILCHIMP_KEY_TAG) for name, run in by_name.items()}
     assert fingerprints == {
         "acme#1": credential_fingerprint(shared_key),
         "acme#2": credential_fingerprint(shared_key),
         "globex": credential_fingerprint(shared_key),
         "initech": credential_fingerprint(initech_key),
-        "acme-ui": None,
+        "acme-ui": credential_fingerprint(shared_key),
+    }
+    whom = {
+        name: (tag_values(run)[TENANT_TAG], tag_values(run)[TRIGGER_TAG]) for name, run in by_name.items()
+    }
+    assert whom == {
+        "acme#1": ("acme", "schedule"),
+        "acme#2": ("acme", "schedule"),
+        "globex": ("globex", "ui"),
+        "initech": ("initech", "schedule"),
+        "acme-ui": ("acme", "ui"),
     }
     assert credential_fingerprint(shared_key) != credential_fingerprint(initech_key)
     key_heads = [key.partition("-")[0] for key in (shared_key, initech_key)]  # the key without its dc

@@ -48,6 +48,13 @@ ADD_PARTITION = """mutation($repo: RepositorySelector!, $name: String!, $key: St
 RUNS_BY_ID = """query($ids: [String!]) { runsOrError(filter: {runIds: $ids}) { __typename
   ... on Runs { results { runId status startTime endTime tags { key value } } }
   ... on PythonError { message } } }"""
+RUNS_BY_TAGS = """query($tags: [ExecutionTag!]) { runsOrError(filter: {tags: $tags}) { __typename
+  ... on Runs { results { runId status startTime endTime tags { key value } } }
+  ... on PythonError { message } } }"""
+SENSOR_TICKS = """query($selector: SensorSelector!, $limit: Int) { sensorOrError(sensorSelector: $selector) {
+  __typename ... on Sensor { sensorState { ticks(limit: $limit) { id status timestamp endTimestamp
+    skipReason runIds logEvents { events { level message } } } } }
+  ... on PythonError { message } } }"""
 
 
 def free_port() -> int:
@@ -125,11 +132,16 @@ class DagsterDev:
         job_name: str,
         tags: dict[str, str],
         run_config: dict[str, Any] | None = None,
+        asset_selection: list[list[str]] | None = None,
     ) -> str:
         """Submit a run of `job_name` as the UI does (queued for the daemon under the instance's run
-        limits); its run id."""
+        limits); its run id. The Materialize button submits `__ASSET_JOB` with `asset_selection` (asset
+        key paths) and the partition tag alone."""
+        selector: dict[str, Any] = {**repo, "jobName": job_name}
+        if asset_selection is not None:
+            selector["assetSelection"] = [{"path": path} for path in asset_selection]
         params = {
-            "selector": {**repo, "jobName": job_name},
+            "selector": selector,
             "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
             "runConfigData": run_config or {},
         }
@@ -143,9 +155,32 @@ class DagsterDev:
         assert found["__typename"] == "Runs", found
         return {str(run["runId"]): run for run in found["results"]}
 
-    def stop_all_sensors(self, repo: dict[str, str]) -> list[str]:
-        """Once every sensor has finished a first tick, stop them all; their names. Sensors default to
-        RUNNING, so tests that want only their own runs call this before any tenant exists."""
+    def runs_tagged(self, tags: dict[str, str]) -> dict[str, dict[str, Any]]:
+        """Every run carrying all of `tags`, by id (as `runs` gives them)."""
+        wanted = [{"key": k, "value": v} for k, v in tags.items()]
+        found = self.graphql(RUNS_BY_TAGS, {"tags": wanted})["runsOrError"]
+        assert found["__typename"] == "Runs", found
+        return {str(run["runId"]): run for run in found["results"]}
+
+    def sensor_ticks(self, repo: dict[str, str], sensor: str, limit: int = 10) -> list[dict[str, Any]]:
+        """The sensor's latest ticks, newest first: status, timestamp (epoch s), skipReason, runIds and
+        the tick's log lines (`logEvents.events`: level, message), as the UI's tick history shows them."""
+        selector = {**repo, "sensorName": sensor}
+        found = self.graphql(SENSOR_TICKS, {"selector": selector, "limit": limit})["sensorOrError"]
+        assert found["__typename"] == "Sensor", found
+        return list(found["sensorState"]["ticks"])
+
+    def finished_tick_after(self, repo: dict[str, str], sensor: str, after: float) -> dict[str, Any] | None:
+        """The newest finished tick of `sensor` that started after `after` (epoch s), or None yet."""
+        for tick in self.sensor_ticks(repo, sensor, limit=5):
+            if tick["timestamp"] > after and tick["status"] != "STARTED":
+                return tick
+        return None
+
+    def stop_all_sensors(self, repo: dict[str, str], keep: frozenset[str] = frozenset()) -> list[str]:
+        """Once every sensor has finished a first tick, stop them all but those named in `keep`; the
+        names of those stopped. Sensors default to RUNNING, so tests that want only their own runs
+        call this before any tenant exists."""
 
         def first_ticks_done() -> list[dict[str, Any]] | None:
             sensors = self.graphql(SENSORS, {"repo": repo})["repositoryOrError"]["sensors"]
@@ -156,6 +191,7 @@ class DagsterDev:
             return list(sensors)
 
         sensors = poll(first_ticks_done, SENSOR_TICK_TIMEOUT_S, "every sensor finishes its first tick")
+        sensors = [s for s in sensors if s["name"] not in keep]
         for sensor in sensors:
             result = self.graphql(STOP_SENSOR, {"id": sensor["id"]})["stopSensor"]
             assert result["__typename"] == "StopSensorMutationResult", result
