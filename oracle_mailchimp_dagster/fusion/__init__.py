@@ -1,6 +1,8 @@
-"""Oracle Fusion client: OAuth/Basic auth, keyset extraction of changed customers (malformed rows
-quarantined), lookups by key, change probe."""
+"""Oracle Fusion client: OAuth/Basic auth, keyset extraction of changed customers (LastUpdateDate
+slices paged concurrently under an adaptive limit; malformed rows quarantined), lookups by key,
+change probe."""
 
+from oracle_mailchimp_dagster.fusion.adaptive import ConcurrencyReport
 from oracle_mailchimp_dagster.fusion.client import CustomerLookup, FusionClient
 from oracle_mailchimp_dagster.fusion.errors import (
     FusionAuthError,
@@ -16,6 +18,8 @@ from oracle_mailchimp_dagster.fusion.query import CustomerCursor
 from oracle_mailchimp_dagster.fusion.records import CUSTOMER_FIELDS, FusionCustomer, QuarantinedRow
 from oracle_mailchimp_dagster.fusion.settings import (
     ACCOUNTS_RESOURCE_PATH,
+    DEFAULT_EXTRACT_CONCURRENCY,
+    MAX_EXTRACT_CONCURRENCY,
     FusionBasicAuth,
     FusionClientOptions,
     FusionConnection,
@@ -26,7 +30,10 @@ from oracle_mailchimp_dagster.fusion.tokens import PROCESS_TOKEN_CACHE, TokenCac
 __all__ = [
     "ACCOUNTS_RESOURCE_PATH",
     "CUSTOMER_FIELDS",
+    "DEFAULT_EXTRACT_CONCURRENCY",
+    "MAX_EXTRACT_CONCURRENCY",
     "PROCESS_TOKEN_CACHE",
+    "ConcurrencyReport",
     "CustomerCursor",
     "CustomerExtraction",
     "CustomerLookup",

@@ -109,7 +109,9 @@ class FusionClient:
         after: CustomerCursor | None = None,
         overlap: timedelta | None = None,
     ) -> CustomerExtraction:
-        """Customers with `since <= LastUpdateDate < until`, in (LastUpdateDate, PartyId) order.
+        """Customers with `since <= LastUpdateDate < until`, each once, in (LastUpdateDate, PartyId)
+        order (with `extract_concurrency` above 1: in that order within each LastUpdateDate slice,
+        slices interleaved; `cursor` is the largest key once every slice is done).
 
         Resuming from a high-water mark, pass it as `after`: the window then starts `overlap`
         (default: the client's look-back) before the mark, to catch late commits; with a zero

@@ -7,6 +7,9 @@ what it has already seen; when that timestamp holds more than a tenth of a page 
 exact ties query (`LastUpdateDate=T;PartyId>N`) and then resumes strictly after T.
 
 The pager reads only the keys of a row, so a quarantined row moves the cursor exactly as a valid one.
+Its end can be brought forward while it pages (`narrow`, when a sliced extraction hands the rest of
+a slice to another worker): rows of a page already asked for that fall at or past the new end are
+not its rows, so they are dropped, and the first of them ends the pass.
 """
 
 from collections.abc import Sequence
@@ -94,14 +97,27 @@ class KeysetPager:
             return after_cursor_q(self.version, self.cursor, self.until)
         return range_q(self.version, since=self.cursor.last_update_date, until=self.until)
 
+    def narrow(self, until: datetime) -> None:
+        """End the window earlier, at `until` (exclusive), which must lie past the cursor."""
+        if self.until is not None and until >= self.until:
+            raise ValueError("narrow can only bring the end forward")
+        if self.cursor is not None and self.cursor.last_update_date >= until:
+            raise ValueError("narrow cannot end the window before the rows already read")
+        self.until = until
+
     def accept(self, rows: Sequence[RowT], has_more: bool) -> PageResult[RowT]:
         """Take one page (in server order) and decide the next query."""
+        until = self.until
+        beyond = 0
+        if until is not None:
+            kept = [row for row in rows if row.last_update_date < until]
+            beyond, rows = len(rows) - len(kept), kept
         cursor = self.cursor
         new_rows = [row for row in rows if cursor is None or cursor_of(row) > cursor]
         if new_rows:
             self.cursor = max(cursor_of(row) for row in new_rows)
         result = PageResult(new_rows, len(rows) - len(new_rows))
-        more = has_more and len(rows) > 0
+        more = has_more and len(rows) > 0 and not beyond
         if self._next is _Next.TIES:
             if not more:
                 self._next = _Next.AFTER_TIES

@@ -37,10 +37,12 @@ PageRow = FusionCustomer | QuarantinedRow
 
 @dataclass(frozen=True, slots=True)
 class ReadPage:
-    """One page as read: every row in server order, valid or quarantined, and whether more follow."""
+    """One page as read: every row in server order, valid or quarantined, whether more follow, and
+    the pod's estimate of all the rows matching (when asked for with `totalResults=true`)."""
 
     rows: tuple[PageRow, ...]
     has_more: bool
+    total: int | None = None
 
     @property
     def customers(self) -> list[FusionCustomer]:
@@ -58,6 +60,7 @@ class _RawPage(BaseModel):
 
     items: list[Any]
     has_more: bool = Field(alias="hasMore")
+    total_results: int | None = Field(default=None, alias="totalResults")
 
 
 class _RowKeys(BaseModel):
@@ -81,7 +84,7 @@ def read_page(tenant: str, content: bytes) -> ReadPage:
     except ValidationError as exc:
         faults = _row_faults(tenant, exc)
     else:
-        return ReadPage(tuple(page.items), page.has_more)
+        return ReadPage(tuple(page.items), page.has_more, page.total_results)
     raw = _RawPage.model_validate_json(content)
     rows: list[PageRow] = []
     for index, row in enumerate(raw.items):
@@ -91,7 +94,7 @@ def read_page(tenant: str, content: bytes) -> ReadPage:
             rows.append(FusionCustomer.model_validate(row))
         else:
             rows.append(_quarantined(tenant, index, row, problems))
-    return ReadPage(tuple(rows), raw.has_more)
+    return ReadPage(tuple(rows), raw.has_more, raw.total_results)
 
 
 def _row_faults(tenant: str, exc: ValidationError) -> dict[int, list[ErrorDetails]]:

@@ -92,7 +92,8 @@ class QuarantinedRow:
 
 
 class CustomerPage(BaseModel):
-    """One ADF collection page of customers (links and totals are not needed and not read)."""
+    """One ADF collection page of customers (links are not needed and not read); `total_results` is
+    the pod's estimate of the rows matching, present when asked for (`totalResults=true`)."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -101,3 +102,4 @@ class CustomerPage(BaseModel):
     has_more: bool = Field(alias="hasMore")
     limit: int | None = None
     offset: int | None = None
+    total_results: int | None = Field(default=None, alias="totalResults")

@@ -60,7 +60,8 @@ class FusionWire:
             retry=options.retry,
             timeouts=options.timeouts,
             session=session,
-            pool_maxsize=4,
+            # One kept-alive connection per page in flight (a full pool would discard and reopen).
+            pool_maxsize=max(4, options.extract_concurrency),
             max_response_bytes=options.max_response_bytes,
             response_hooks=response_hooks,
         )

@@ -49,7 +49,8 @@ def test_extraction_returns_every_customer_once_in_keyset_order(
     touched = control(sandbox, "POST", "/customers/touch", json={"oldest": 2000})
     assert touched["touched"] == 2000
     expected = all_customers(sandbox)
-    client = fusion_client(oauth_connection(sandbox, framework_version))
+    # One keyset stream (concurrency 1); sliced extraction interleaves slices (test_fusion_concurrency).
+    client = fusion_client(oauth_connection(sandbox, framework_version), extract_concurrency=1)
     extraction = client.extract_customers(until=sandbox_now(sandbox) + timedelta(seconds=1))
     rows = list(extraction)
     assert [(r.last_update_date, r.party_id) for r in rows] == ordered_keys(expected)
@@ -146,7 +147,8 @@ def test_token_expired_mid_extraction_costs_one_refresh_and_no_record(
     fusion_sandbox_factory: FusionSandboxFactory,
 ) -> None:
     sandbox = fusion_sandbox_factory(customers=2000)
-    client = fusion_client(oauth_connection(sandbox), page_size=200)
+    # One page in flight, so one 401 exactly (with slices, see test_fusion_concurrency).
+    client = fusion_client(oauth_connection(sandbox), page_size=200, extract_concurrency=1)
     extraction = client.extract_customers()
     rows = iter(extraction)
     seen = [next(rows) for _ in range(400)]
