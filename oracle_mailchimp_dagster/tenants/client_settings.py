@@ -6,12 +6,18 @@ the next sync after extraction, with the last line of a pydantic error. The conn
 (`tenants.connections`) are built by the same functions, so both always agree.
 """
 
-from typing import TYPE_CHECKING
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from annotated_types import Ge, Le
 from pydantic import SecretStr, ValidationError
 
-from oracle_mailchimp_dagster.fusion import FusionBasicAuth, FusionConnection, FusionOAuth
+from oracle_mailchimp_dagster.fusion import (
+    FusionBasicAuth,
+    FusionClientOptions,
+    FusionConnection,
+    FusionOAuth,
+)
 from oracle_mailchimp_dagster.mailchimp import MailchimpConnection
 from oracle_mailchimp_dagster.tenants.auth_modes import MailchimpAuthMode, OracleAuthMode
 
@@ -33,6 +39,9 @@ CLIENT_FIELD_PATHS = {
     "scope": "oracle.scope",
     "client_secret": "oracle.client_secret",
     "password": "oracle.password",
+    "page_size": "oracle.page_size",
+    "overlap": "oracle.overlap_minutes",
+    "extract_concurrency": "oracle.extract_concurrency",
     "api_base": "mailchimp.api_base",
     "api_key": "mailchimp.api_key",
     "oauth_token": "mailchimp.oauth_token",
@@ -88,6 +97,20 @@ def fusion_connection_for(tenant_id: str, oracle: "OracleSettings", secret: Secr
         raise _refusal(exc) from None
 
 
+def fusion_options_for(oracle: "OracleSettings", **transport: Any) -> FusionClientOptions:
+    """The Fusion client's options for the tenant's tuning (page size, look-back, concurrency), plus
+    the deployment's `transport` options (retry, timeouts, max_response_bytes)."""
+    try:
+        return FusionClientOptions(
+            page_size=oracle.page_size,
+            overlap=timedelta(minutes=oracle.overlap_minutes),
+            extract_concurrency=oracle.extract_concurrency,
+            **transport,
+        )
+    except ValidationError as exc:
+        raise _refusal(exc) from None
+
+
 def mailchimp_connection_for(mailchimp: "MailchimpSettings", secret: SecretStr) -> MailchimpConnection:
     """How the Mailchimp client reaches the tenant's account with `secret` (API key or OAuth token)."""
     try:
@@ -101,5 +124,6 @@ def mailchimp_connection_for(mailchimp: "MailchimpSettings", secret: SecretStr) 
 def check_client_settings(config: "TenantConfig") -> None:
     """Raise `ClientSettingError` for the first setting either client would refuse."""
     fusion_connection_for(config.id, config.oracle, PLACEHOLDER_SECRET)
+    fusion_options_for(config.oracle)
     api_key = config.mailchimp.auth is MailchimpAuthMode.API_KEY
     mailchimp_connection_for(config.mailchimp, PLACEHOLDER_API_KEY if api_key else PLACEHOLDER_SECRET)

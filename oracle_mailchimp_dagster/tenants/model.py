@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from croniter import croniter
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from oracle_mailchimp_dagster.fusion import DEFAULT_EXTRACT_CONCURRENCY, MAX_EXTRACT_CONCURRENCY
 from oracle_mailchimp_dagster.store.records import SecretName
 from oracle_mailchimp_dagster.sync.rules import StatusIfNew, SyncPolicy
 from oracle_mailchimp_dagster.tenants import text_rules
@@ -74,6 +75,15 @@ class OracleSettings(Strict):
     )
     overlap_minutes: int = Field(default=5, ge=0, le=1440, description="Look-back before the high-water mark")
     page_size: int = Field(default=500, ge=1, le=500, description="Rows per page (Fusion caps at 500)")
+    extract_concurrency: int = Field(
+        default=DEFAULT_EXTRACT_CONCURRENCY,
+        ge=1,
+        le=MAX_EXTRACT_CONCURRENCY,
+        description="Pages read from Oracle at once: the window is cut into LastUpdateDate slices read "
+        "in parallel, fewer while the pod throttles (429, 5xx) or slows down; 1 reads one page at a time. "
+        f"At most {MAX_EXTRACT_CONCURRENCY}: a pod is shared with the tenant's users and publishes no "
+        "rate limit, and past a handful its pages only get slower",
+    )
 
     @field_validator("resource_path")
     @classmethod
