@@ -103,7 +103,9 @@ def failed_run(instance: dg.DagsterInstance, run: dg.DagsterRun) -> FailedRun:
             cause = data.error
             while cause is not None and cause.cause is not None:
                 cause = cause.cause
-            inner = f"{cause.cls_name}: {cause.message.strip()}" if cause is not None else None
+            lines = cause.message.strip().splitlines() if cause is not None else []
+            text = lines[-1].partition(": ")[2] if lines else ""  # the message says its class too
+            inner = (f"{cause.cls_name}: {text}" if text else cause.cls_name) if cause is not None else None
             error = described or inner
             break
         error = error or event.message or record.event_log_entry.user_message
@@ -111,7 +113,7 @@ def failed_run(instance: dg.DagsterInstance, run: dg.DagsterRun) -> FailedRun:
 
 
 @dg.sensor(
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=15,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Alerts a tenant's webhook about each failed run of the tenant and each sync run that "
     "made dead letters (however the run was launched).",
@@ -159,8 +161,8 @@ def tenant_run_alerts_sensor(
     created = outbox.produce(events)
     cursor.updated_after = newest
     cursor.seen = {run_id: at for run_id, at in cursor.seen.items() if at > newest - OVERLAP}
-    context.log.info(f"alerts produced: {len(created)} ({', '.join(created) or 'none'})")
-    return dg.SensorResult(cursor=cursor.model_dump_json())
+    produced = f"alerts produced: {len(created)}" + (f" ({', '.join(created)})" if created else "")
+    return dg.SensorResult(cursor=cursor.model_dump_json(), skip_reason=produced)
 
 
 def _run_events(
@@ -250,6 +252,26 @@ def _check_metadata(tenant: TenantConfig, stale: Staleness | None) -> dict[str, 
     return metadata
 
 
+def _readable_tenants(
+    context: dg.SensorEvaluationContext, registry: TenantRegistry, tenant_ids: list[str]
+) -> list[TenantConfig]:
+    """The enabled tenants; one whose stored settings no longer validate is logged and left out."""
+    try:
+        return registry.list_all(enabled_only=True)
+    except UserError:
+        pass  # one of them is unreadable: read them one by one
+    readable = []
+    for tenant_id in tenant_ids:
+        try:
+            tenant = registry.get(tenant_id)
+        except UserError as exc:
+            _warn(context, tenant_id, "reading its settings", exc)
+            continue
+        if tenant.enabled:
+            readable.append(tenant)
+    return readable
+
+
 @dg.sensor(
     minimum_interval_seconds=120,
     default_status=dg.DefaultSensorStatus.RUNNING,
@@ -263,10 +285,10 @@ def audience_freshness_sensor(
     try:
         registry, outbox = app_db.registry(), AlertOutbox(app_db.database())
         partitions = set(context.instance.get_dynamic_partitions(TENANTS))
-        tenants = [t for t in registry.list_all(enabled_only=True) if t.id in partitions]
         registered = registry.registered_at()
     except UserError as exc:
         return dg.SkipReason(str(exc))
+    tenants = [t for t in _readable_tenants(context, registry, sorted(registered)) if t.id in partitions]
     syncs = last_syncs(context.instance, [t.id for t in tenants])
     now = datetime.now(UTC)
     evaluations: list[dg.AssetCheckEvaluation] = []
@@ -298,8 +320,8 @@ def audience_freshness_sensor(
             _warn(context, tenant.id, "the freshness check", exc)
     cursor.reported = {t: e for t, e in cursor.reported.items() if t in {x.id for x in tenants}}
     created = outbox.produce(events)
-    context.log.info(f"stale tenants reported: {len(evaluations)}; alerts produced: {len(created)}")
-    return dg.SensorResult(asset_events=evaluations, cursor=cursor.model_dump_json())
+    summary = f"stale tenants reported: {len(evaluations)}; alerts produced: {len(created)}"
+    return dg.SensorResult(asset_events=evaluations, cursor=cursor.model_dump_json(), skip_reason=summary)
 
 
 @dg.sensor(

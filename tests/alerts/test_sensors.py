@@ -16,8 +16,10 @@ from oracle_mailchimp_dagster.defs.alerts import (
     RunAlertsCursor,
     alert_delivery_sensor,
     audience_freshness_sensor,
+    failed_run,
     tenant_run_alerts_sensor,
 )
+from oracle_mailchimp_dagster.defs.run_tags import TENANT_TAG
 from oracle_mailchimp_dagster.http.redaction import Redactor
 from oracle_mailchimp_dagster.store.alert_outbox import AlertKind, AlertOutbox, OutboxEntry
 from oracle_mailchimp_dagster.store.records import SecretName
@@ -27,6 +29,7 @@ from oracle_mailchimp_dagster.tenants.registry import TenantRegistry
 from tests.alerts.webhook_receiver import WEBHOOK_TOKEN, WebhookReceiver
 from tests.fixtures.sync import SyncHarness
 from tests.support.scenario import sole_holders
+from tests.support.tenant_samples import MAILCHIMP_KEY
 
 
 def resources(h: SyncHarness) -> dict[str, object]:
@@ -132,6 +135,10 @@ def test_a_stale_audience_is_alerted_once_and_fails_its_partition_check(
     assert entry.event_key == f"stale:acme:registered-{registered.timestamp():.0f}"
     assert "no successful sync since it was registered" in entry.text
     assert FreshnessCursor.model_validate_json(first.cursor or "").reported == {"acme": entry.event_key[11:]}
+    h.instance.report_runless_asset_event(evaluation)  # as the daemon records a tick's asset events
+    check_key = dg.AssetCheckKey(alerts.RESULTS_KEY, CHECK_NAME)
+    (info,) = h.instance.event_log_storage.get_asset_check_partition_info([check_key])
+    assert (info.partition_key, info.latest_execution_status.value) == ("acme", "FAILED")
     second = tick(audience_freshness_sensor, h, first.cursor)
     assert second.asset_events == [] and len(outbox(h)) == 1
 
@@ -187,3 +194,28 @@ def test_one_tenant_s_failure_does_not_stop_the_others(
     assert sorted(e.event_key for e in AlertOutbox(h.db).entries()) == sorted(
         [f"run_failed:{globex_run.run_id}", f"run_failed:{acme_run.run_id}"]
     )
+
+
+def test_a_run_failing_with_an_exception_is_described_by_its_innermost_error() -> None:
+    @dg.op
+    def explode() -> None:
+        try:
+            raise ConnectionError("pool closed")
+        except ConnectionError as exc:
+            raise ValueError(f"key {MAILCHIMP_KEY} refused by 127.0.0.1") from exc
+
+    @dg.job
+    def failing() -> None:
+        explode()
+
+    with dg.instance_for_test() as instance:
+        result = failing.execute_in_process(
+            instance=instance, raise_on_error=False, tags={TENANT_TAG: "acme"}
+        )
+        run = instance.get_run_by_id(result.run_id)
+        assert run is not None
+        failed = failed_run(instance, run)
+    assert (failed.job_name, failed.step, failed.trigger) == ("failing", "explode", None)
+    assert failed.error == "ConnectionError: pool closed"
+    assert alerts.run_tenant(dict(run.tags)) == "acme"
+    assert alerts.run_tenant({"dagster/partition": "globex"}) == "globex"

@@ -5,10 +5,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 import yaml
 from pydantic import SecretStr
 
+from oracle_mailchimp_dagster.secrets import SecretDecryptionError
 from oracle_mailchimp_dagster.store import Database, SecretName
+from oracle_mailchimp_dagster.store.schema import tenant_secrets
 from oracle_mailchimp_dagster.tenants import TenantRegistry
 from oracle_mailchimp_dagster.tenants.secret_rules import secret_problem
 from tests.fixtures.store import CliResult, dump_database
@@ -211,3 +214,24 @@ def test_import_refuses_a_bad_webhook_by_its_yaml_key(
     result = cli("tenants", "import", str(_yaml(tmp_path, alerts)))
     assert problem in refusal_line(result, WEBHOOK, TOKEN)
     assert not registry.exists("acme")
+
+
+def test_the_webhook_survives_key_rotation_and_is_sealed_to_its_tenant(
+    cli: Run, registry: TenantRegistry, db: Database
+) -> None:
+    assert cli("tenants", "add", "acme", *ADD_FLAGS, "--alert-webhook-url-env", "ACME_HOOK").code == 0
+    rotated = cli("keys", "rotate")
+    assert rotated.code == 0, rotated
+    assert "re-encrypted 3 secret(s)" in rotated.out
+    assert registry.secret("acme", SecretName.ALERT_WEBHOOK_URL).get_secret_value() == WEBHOOK
+    assert cli("tenants", "add", "globex", *ADD_FLAGS).code == 0
+    with db.write() as conn:  # the row copied to another tenant in the database is not accepted there
+        row = conn.execute(
+            sa.select(tenant_secrets).where(
+                tenant_secrets.c.tenant_id == "acme", tenant_secrets.c.name == "alert_webhook_url"
+            )
+        ).one()
+        conn.execute(sa.insert(tenant_secrets).values({**row._mapping, "tenant_id": "globex"}))
+    with pytest.raises(SecretDecryptionError, match="sealed for another tenant"):
+        registry.alert_webhook("globex")
+    never_shown(rotated)
