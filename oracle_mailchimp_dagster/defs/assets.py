@@ -1,11 +1,11 @@
 """The three tenant-partitioned assets: Oracle extract -> member frame -> Mailchimp results."""
 
 import time
-from collections import Counter
 from datetime import UTC, datetime
 
 import dagster as dg
 
+from oracle_mailchimp_dagster.defs.chunk_config import PlanConfig
 from oracle_mailchimp_dagster.defs.metadata import SAMPLE_ROWS, counts, failure_sample, mark_text, md_table
 from oracle_mailchimp_dagster.defs.partitions import tenant_partitions
 from oracle_mailchimp_dagster.defs.resources import (
@@ -15,16 +15,15 @@ from oracle_mailchimp_dagster.defs.resources import (
     SyncCheckThresholds,
 )
 from oracle_mailchimp_dagster.defs.run_config import ExtractConfig, ResultsConfig
-from oracle_mailchimp_dagster.defs.step import user_errors_as_failures
-from oracle_mailchimp_dagster.pipeline.crash import crash_point
-from oracle_mailchimp_dagster.pipeline.execute import PlanExecutor
-from oracle_mailchimp_dagster.pipeline.extract import CustomerExtract, extract_customers, with_address_holders
+from oracle_mailchimp_dagster.defs.step import current_extract, step_directory, user_errors_as_failures
+from oracle_mailchimp_dagster.pipeline.apply import apply_plan, dry_run
+from oracle_mailchimp_dagster.pipeline.extract_spool import ExtractManifest, extract_to_spool
 from oracle_mailchimp_dagster.pipeline.plan import MemberPlan, build_plan
 from oracle_mailchimp_dagster.pipeline.quarantine import quarantine_key, quarantined_by_attribute
+from oracle_mailchimp_dagster.pipeline.run_files import prune_other_runs
 from oracle_mailchimp_dagster.pipeline.selection import resolve_selection
-from oracle_mailchimp_dagster.pipeline.settle import build_commit, outcome_frame
 from oracle_mailchimp_dagster.sync.model import Action
-from oracle_mailchimp_dagster.sync.outcomes import FAILED, Outcome, not_sent
+from oracle_mailchimp_dagster.sync.outcomes import Outcome
 
 GROUP = "oracle_to_mailchimp"
 ACTIONS = [a.value for a in Action]
@@ -56,10 +55,14 @@ def fusion_customers(
         now = datetime.now(UTC)
         due = [entry.customer_key for entry in store.retries.due(step.tenant_id, now)]
         started = time.monotonic()
+        directory = step_directory(context, step.tenant_id)
         with fusion.client(step.tenant, step.registry) as client:
-            extract = extract_customers(
+            extract = extract_to_spool(
                 client,
                 selection.mode,
+                store=store,
+                tenant_id=step.tenant_id,
+                directory=directory,
                 mark=store.marks.get(step.tenant_id),
                 since=selection.since,
                 until=selection.until,
@@ -67,8 +70,8 @@ def fusion_customers(
                 retry_keys=due,
                 now=now,
             )
-            extract = with_address_holders(extract, client, store, step.tenant_id)
             calls = client.stats.snapshot()
+        prune_other_runs(directory)
     duration = time.monotonic() - started
     return dg.MaterializeResult(
         value=extract,
@@ -77,7 +80,7 @@ def fusion_customers(
             "window_start": extract.window_start.isoformat() if extract.window_start else "beginning",
             "window_end": extract.window_end.isoformat() if extract.window_end else "",
             "mark_before": mark_text(extract.mark_before),
-            "rows": len(extract.customers),
+            "rows": extract.rows,
             "retries_due": len(extract.retry_keys),
             "pages": int(extract.stats.get("pages", 0) + calls.get("pages", 0)),
             "http_calls": int(calls.get("requests", 0)),
@@ -86,6 +89,8 @@ def fusion_customers(
             "lease_waited_s": round(step.lease_waited_s, 3),
             "quarantined": len(extract.quarantined),
             "holders_reread": len(extract.holders_reread),
+            "address_bridges": extract.bridges,
+            "spooled_mib": round(extract.bytes / 2**20, 1),
         },
         check_results=[
             dg.AssetCheckResult(
@@ -110,25 +115,31 @@ def fusion_customers(
     group_name=GROUP,
     kinds={"pandas"},
     description="One planned action per customer (upsert, email change, unsubscribe, archive, delete, "
-    "retag, skip, reject) with its reason; checked against the audience before any write.",
+    "retag, skip, reject) with its reason, in chunks of whole address groups; checked against the "
+    "audience before any write.",
     check_specs=[dg.AssetCheckSpec("invalid_record_rate", asset="mailchimp_members")],
 )
 def mailchimp_members(
     context: dg.AssetExecutionContext,
-    fusion_customers: CustomerExtract,
+    config: PlanConfig,
+    fusion_customers: ExtractManifest,
     app_db: AppDatabase,
     mailchimp: MailchimpResource,
     check_thresholds: SyncCheckThresholds,
 ):  # returns a MaterializeResult; annotating it makes Dagster expect a tuple of outputs
     with user_errors_as_failures(), app_db.tenant_step(context) as step:
+        extract = current_extract(fusion_customers)
         with mailchimp.client(step.tenant, step.registry) as client:
             merge_fields = client.get_merge_fields(step.tenant.mailchimp.list_id)
-        plan = build_plan(fusion_customers, step.tenant, merge_fields, step.store)
+        directory = step_directory(context, step.tenant_id)
+        plan = build_plan(
+            extract, step.tenant, merge_fields, step.store, directory, chunk_size=config.chunk_size
+        )
+        prune_other_runs(directory)
     limit = check_thresholds.max_invalid_rate
-    total = len(plan.actions)
+    total = plan.records
     invalid = plan.counts.get(Action.REJECT_INVALID.value, 0)
     rate = invalid / total if total else 0.0
-    preview = plan.actions.head(20)
     return dg.MaterializeResult(
         value=plan,
         metadata={
@@ -137,10 +148,11 @@ def mailchimp_members(
             "removals": plan.counts.get("removals", 0),
             "managed_members": plan.managed_members,
             "state_version": plan.state_version,
+            "chunks": len(plan.chunks),
             "invalid_by_reason": dg.MetadataValue.json(plan.invalid_by_reason),
             "preview": md_table(
                 ["customer", "action", "reason", "email"],
-                preview[["customer_key", "action", "reason", "email"]].itertuples(index=False),
+                ((a.customer_key, a.action.value, a.reason, a.email) for a in plan.preview),
             ),
         },
         check_results=[
@@ -158,8 +170,8 @@ def mailchimp_members(
     partitions_def=tenant_partitions,
     group_name=GROUP,
     kinds={"mailchimp"},
-    description="Executes the plan against Mailchimp and settles the run: one ledger row per record, "
-    "member state, retry queue and the high-water mark, in one transaction.",
+    description="Executes the plan against Mailchimp and settles it chunk by chunk: each chunk's ledger "
+    "rows, member state and retry queue in one transaction; the high-water mark with the last one.",
     check_specs=[
         dg.AssetCheckSpec("failed_record_rate", asset="mailchimp_sync_results"),
         dg.AssetCheckSpec("dead_letters_waiting", asset="mailchimp_sync_results"),
@@ -175,60 +187,40 @@ def mailchimp_sync_results(
 ):  # returns a MaterializeResult; annotating it makes Dagster expect a tuple of outputs
     run_id = context.run.run_id
     plan = mailchimp_members
-    actions = plan.planned()
     started = time.monotonic()
     with user_errors_as_failures(), app_db.tenant_step(context) as step:  # released after the commit
         tenant_id, tenant, store = step.tenant_id, step.tenant, step.store
         state = store.marks.state(tenant_id)
-        mark_before = mark_after = state.mark if state else None
-        version = state.state_version if state else 0
         if config.dry_run:
-            outcomes = [not_sent(a, dry_run=True) for a in actions]
+            results = dry_run(plan, run_id, state)
         else:
             plan.check_current(tenant_id, state)  # a persisted plan from before another commit: refused
-            keys = [a.customer_key for a in actions]
-            states = store.members.by_keys(tenant_id, keys)
-            retries = store.retries.entries(tenant_id, keys)
             with mailchimp.client(tenant, step.registry) as client:
-                executed = PlanExecutor(client, tenant.mailchimp.list_id, tenant.policy).run(actions)
-            crash_point("before_commit")
-            commit, outcomes = build_commit(
-                run_id,
-                executed,
-                states,
-                retries,
-                now=datetime.now(UTC),
-                max_attempts=tenant.policy.retry_max_attempts,
-                new_mark=plan.mark_candidate if plan.advances_mark else None,
-                planned_version=plan.state_version,
-                planned_mark=plan.mark_before,
-            )
-            summary = store.commit_run(tenant_id, commit)
-            mark_before, mark_after = summary.mark_before, summary.mark_after
-            version = summary.state_version
+                results = apply_plan(plan, client, store=store, tenant=tenant, run_id=run_id, state=state)
     limit = check_thresholds.max_failed_rate
     duration = time.monotonic() - started
-    by_outcome = Counter(o.outcome.value for o in outcomes)
-    failed = sum(by_outcome.get(o.value, 0) for o in FAILED)
-    total = len(outcomes)
+    failed = results.failed
+    total = results.records
     rate = failed / total if total else 0.0
     dead_letters = store.retries.dead_letter_count(tenant_id)
     return dg.MaterializeResult(
-        value=outcome_frame(outcomes),
+        value=results,
         metadata={
             "dry_run": config.dry_run,
             "records": total,
-            **counts("outcome_", by_outcome, OUTCOMES),
+            **counts("outcome_", results.by_outcome, OUTCOMES),
             "failed": failed,
             "duration_s": round(duration, 3),
             "records_per_second": round(total / duration, 1) if duration > 0 else 0.0,
-            "mark_before": mark_text(mark_before),
-            "mark_after": mark_text(mark_after),
-            "state_version": version,
+            "mark_before": mark_text(results.mark_before),
+            "mark_after": mark_text(results.mark_after),
+            "state_version": results.state_version,
+            "chunks": results.chunks,
+            "chunks_committed": results.chunks_committed,
             "dead_letters": dead_letters,
             "ledger_run_id": run_id,
             "ledger_query": f"oracle-mailchimp audit {tenant_id} --run {run_id}",
-            "failures_sample": failure_sample(outcomes),
+            "failures_sample": failure_sample(results.failures),
         },
         check_results=[
             dg.AssetCheckResult(

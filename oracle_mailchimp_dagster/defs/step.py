@@ -9,11 +9,14 @@ retry; anything else is left to Dagster's normal failure handling.
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import dagster as dg
 
 from oracle_mailchimp_dagster.errors import UserError
 from oracle_mailchimp_dagster.http.redaction import redact_credentials
+from oracle_mailchimp_dagster.pipeline import run_files
+from oracle_mailchimp_dagster.pipeline.extract_spool import ExtractManifest
 from oracle_mailchimp_dagster.store.sync_store import SyncStore
 from oracle_mailchimp_dagster.tenants.model import TenantConfig
 from oracle_mailchimp_dagster.tenants.registry import TenantRegistry
@@ -54,3 +57,21 @@ def user_errors_as_failures() -> Iterator[None]:
     except UserError as exc:
         # The clients redact what they quote; this is the last gate before the event log.
         raise dg.Failure(description=redact_credentials(str(exc)), allow_retries=False) from None
+
+
+def step_directory(context: dg.AssetExecutionContext, tenant_id: str) -> Path:
+    """The run's folder of frames for this step's asset, under the instance's storage directory
+    (where Dagster keeps the step outputs that name it): see `pipeline.run_files`."""
+    storage = context.instance.storage_directory()
+    return run_files.step_directory(storage, tenant_id, context.op_def.name, context.run.run_id)
+
+
+def current_extract(value: object) -> ExtractManifest:
+    """The extract step's output as this version writes it; one pickled by an earlier version (the
+    customers in memory) cannot be planned in chunks: the run is to be made again."""
+    if not isinstance(value, ExtractManifest):
+        raise UserError(
+            "the extract this step was given was made by an earlier version of the connector; "
+            "re-run the sync (a new run extracts again)"
+        )
+    return value

@@ -1,7 +1,13 @@
-"""Step 1: read the customers a run must consider from Oracle Fusion."""
+"""Step 1: read the customers a run must consider from Oracle Fusion.
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+`read_run` streams the run's records into a sink, a batch at a time, keeping the first record of each
+key across every read of the run (the window, then due retries, then holders read again): the
+extract step's sink spools them to disk (`pipeline.extract_spool`), `extract_customers` keeps them in
+memory (small reads and tests).
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -9,9 +15,10 @@ from oracle_mailchimp_dagster.fusion import CustomerCursor, FusionCustomer, Quar
 from oracle_mailchimp_dagster.pipeline.ports import CustomerSource
 from oracle_mailchimp_dagster.pipeline.quarantine import quarantine_key, quarantined_of
 from oracle_mailchimp_dagster.store.records import HighWaterMark
-from oracle_mailchimp_dagster.store.sync_store import SyncStore
 from oracle_mailchimp_dagster.sync.customer import Customer
-from oracle_mailchimp_dagster.sync.handover import addresses_left, holders_to_reread
+
+# Records handed to the sink at once: a few pages, whatever the window.
+SINK_BATCH = 1000
 
 
 class ExtractMode(StrEnum):
@@ -22,12 +29,118 @@ class ExtractMode(StrEnum):
     WINDOW = "window"  # LastUpdateDate in [since, until); the mark does not move
     KEYS = "keys"  # the given customer keys (replay of a run, or explicit keys); the mark does not move
 
+    @property
+    def advances_mark(self) -> bool:
+        return self in (ExtractMode.INCREMENTAL, ExtractMode.FULL)
+
+
+class FirstSeen:
+    """The run's keys read so far, valid or quarantined; a key read twice keeps its first record.
+
+    Valid records go to `sink` in batches as they stream. A stream's quarantined rows are known once
+    it is iterated: one whose key came valid in the same stream is dropped (valid wins), as is one
+    whose key an earlier read already had. Memory: the keys (~90 MB for a million) and the small
+    quarantined rows.
+    """
+
+    def __init__(self, sink: Callable[[list[Customer]], None], batch: int = SINK_BATCH) -> None:
+        self._sink = sink
+        self._batch = batch
+        self.keys: set[str] = set()
+        self.quarantined: dict[str, QuarantinedRow] = {}
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys or key in self.quarantined
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def read(self, records: Iterable[FusionCustomer]) -> int:
+        """Take every record of a stream or lookup, then what it quarantined; returns the new valid
+        records."""
+        taken = 0
+        buffer: list[Customer] = []
+        for record in records:
+            customer = record.to_customer()
+            if customer.key in self.keys or customer.key in self.quarantined:
+                continue
+            self.keys.add(customer.key)
+            buffer.append(customer)
+            if len(buffer) >= self._batch:
+                self._sink(buffer)
+                taken += len(buffer)
+                buffer = []
+        if buffer:
+            self._sink(buffer)
+            taken += len(buffer)
+        for row in quarantined_of(records):
+            key = quarantine_key(row)
+            if key not in self.keys:
+                self.quarantined.setdefault(key, row)
+        return taken
+
+
+@dataclass(frozen=True)
+class RunWindow:
+    """What a run read besides the records: the window, the marks, the due retries looked up."""
+
+    mode: ExtractMode
+    window_start: datetime | None
+    window_end: datetime | None
+    mark_before: HighWaterMark | None
+    mark_candidate: HighWaterMark | None
+    retry_keys: tuple[str, ...] = ()
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+def read_run(
+    client: CustomerSource,
+    mode: ExtractMode,
+    seen: FirstSeen,
+    *,
+    mark: HighWaterMark | None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    keys: Iterable[str] = (),
+    retry_keys: Iterable[str] = (),
+    now: datetime | None = None,
+) -> RunWindow:
+    """Read the run's customers into `seen`. Windows end at `now` (fixed for the run): records
+    changing while paging move past it and are read by the next run, so none is read twice or missed.
+    Records of a window may arrive in any order (the client may page slices concurrently)."""
+    now = now or datetime.now(UTC)
+    stats: dict[str, int] = {}
+    window_start = window_end = None
+    candidate = None
+    if mode is ExtractMode.KEYS:
+        seen.read(client.fetch_customers_by_numbers(keys))
+    else:
+        after = None
+        if mode is ExtractMode.INCREMENTAL and mark is not None:
+            after = CustomerCursor(mark.timestamp, mark.key)
+        if mode is ExtractMode.WINDOW:
+            window_start, window_end = since, until or now
+        else:
+            window_end = now
+        extraction = client.extract_customers(since=window_start, until=window_end, after=after)
+        seen.read(extraction)
+        window_start = extraction.since
+        stats.update(extraction.stats.snapshot())
+        if extraction.cursor is not None:
+            candidate = HighWaterMark(extraction.cursor.last_update_date, extraction.cursor.party_id)
+    due = tuple(k for k in dict.fromkeys(retry_keys) if k not in seen)
+    if due and mode is not ExtractMode.KEYS:
+        seen.read(client.fetch_customers_by_numbers(due))
+    stats["records"] = len(seen.keys)
+    stats["quarantined"] = len(seen.quarantined)
+    return RunWindow(mode, window_start, window_end, mark, candidate, due, stats)
+
 
 @dataclass(frozen=True)
 class CustomerExtract:
-    """What a run read from Oracle: one typed `Customer` per key (first seen wins), the rows that did
-    not validate (`quarantined`, small: keys and a reason; a key is in one or the other), and the
-    window."""
+    """What a run read from Oracle, in memory: one typed `Customer` per key (first seen wins), the rows
+    that did not validate (`quarantined`, small: keys and a reason; a key is in one or the other), and
+    the window. For small reads; the extract step spools instead (`pipeline.extract_spool`)."""
 
     mode: ExtractMode
     customers: list[Customer]
@@ -38,35 +151,10 @@ class CustomerExtract:
     retry_keys: tuple[str, ...] = ()
     stats: dict[str, int] = field(default_factory=dict)
     quarantined: tuple[QuarantinedRow, ...] = ()
-    # Holders of a shared address read again because its writer moved away (`sync.handover`).
-    holders_reread: tuple[str, ...] = ()
 
     @property
     def advances_mark(self) -> bool:
-        return self.mode in (ExtractMode.INCREMENTAL, ExtractMode.FULL)
-
-
-class _Collected:
-    """The run's customers and quarantined rows by key, in the order read; a key read twice keeps its
-    first record, valid or quarantined."""
-
-    def __init__(self) -> None:
-        self.by_key: dict[str, Customer] = {}
-        self.quarantined: dict[str, QuarantinedRow] = {}
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.by_key or key in self.quarantined
-
-    def read(self, records: Iterable[FusionCustomer]) -> None:
-        """Take every record of a stream or lookup, then what it quarantined (known once iterated)."""
-        for record in records:
-            customer = record.to_customer()
-            if customer.key not in self.quarantined:
-                self.by_key.setdefault(customer.key, customer)
-        for row in quarantined_of(records):
-            key = quarantine_key(row)
-            if key not in self.by_key:
-                self.quarantined.setdefault(key, row)
+        return self.mode.advances_mark
 
 
 def extract_customers(
@@ -80,71 +168,20 @@ def extract_customers(
     retry_keys: Iterable[str] = (),
     now: datetime | None = None,
 ) -> CustomerExtract:
-    """Read the run's customers. Windows end at `now` (fixed for the run): records changing while
-    paging move past it and are read by the next run, so none is read twice or missed."""
-    now = now or datetime.now(UTC)
-    stats: dict[str, int] = {}
-    found = _Collected()
-    window_start = window_end = None
-    candidate = None
-    if mode is ExtractMode.KEYS:
-        found.read(client.fetch_customers_by_numbers(keys))
-    else:
-        after = None
-        if mode is ExtractMode.INCREMENTAL and mark is not None:
-            after = CustomerCursor(mark.timestamp, mark.key)
-        if mode is ExtractMode.WINDOW:
-            window_start, window_end = since, until or now
-        else:
-            window_end = now
-        extraction = client.extract_customers(since=window_start, until=window_end, after=after)
-        found.read(extraction)
-        window_start = extraction.since
-        stats.update(extraction.stats.snapshot())
-        if extraction.cursor is not None:
-            candidate = HighWaterMark(extraction.cursor.last_update_date, extraction.cursor.party_id)
-    due = tuple(k for k in dict.fromkeys(retry_keys) if k not in found)
-    if due and mode is not ExtractMode.KEYS:
-        found.read(client.fetch_customers_by_numbers(due))
-    stats["records"] = len(found.by_key)
-    stats["quarantined"] = len(found.quarantined)
+    """`read_run` into memory."""
+    customers: list[Customer] = []
+    seen = FirstSeen(customers.extend)
+    window = read_run(
+        client, mode, seen, mark=mark, since=since, until=until, keys=keys, retry_keys=retry_keys, now=now
+    )
     return CustomerExtract(
         mode=mode,
-        customers=list(found.by_key.values()),
-        window_start=window_start,
-        window_end=window_end,
+        customers=customers,
+        window_start=window.window_start,
+        window_end=window.window_end,
         mark_before=mark,
-        mark_candidate=candidate,
-        retry_keys=due,
-        stats=stats,
-        quarantined=tuple(found.quarantined.values()),
-    )
-
-
-def with_address_holders(
-    extract: CustomerExtract, client: CustomerSource, store: SyncStore, tenant_id: str
-) -> CustomerExtract:
-    """The extract plus the other holders of every shared address whose writer the batch moves away or
-    inactivates, read again by key, so the member takes the next newest holder's data."""
-    # The batch's own states tell which addresses lose their writer; only those are looked up by
-    # address (usually none, so no second query).
-    states = store.members.by_keys(tenant_id, [c.key for c in extract.customers])
-    left = addresses_left(extract.customers, states)
-    if not left:
-        return extract
-    for holder in store.members.by_subscriber_hashes(tenant_id, left):
-        states.setdefault(holder.customer_key, holder)
-    keys = sorted(holders_to_reread(extract.customers, states))
-    if not keys:
-        return extract
-    found = _Collected()
-    found.read(client.fetch_customers_by_numbers(keys))
-    known = {c.key for c in extract.customers} | {quarantine_key(q) for q in extract.quarantined}
-    extra = [c for key, c in found.by_key.items() if key not in known]
-    quarantined = [q for key, q in found.quarantined.items() if key not in known]
-    return replace(
-        extract,
-        customers=[*extract.customers, *extra],
-        quarantined=(*extract.quarantined, *quarantined),
-        holders_reread=tuple(c.key for c in extra),
+        mark_candidate=window.mark_candidate,
+        retry_keys=window.retry_keys,
+        stats=window.stats,
+        quarantined=tuple(seen.quarantined.values()),
     )

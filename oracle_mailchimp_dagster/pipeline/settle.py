@@ -1,11 +1,9 @@
-"""Step 4: settle a run in one transaction: ledger rows, member state, retry queue and the mark."""
+"""Step 4: settle outcomes in one transaction: ledger rows, member state, retry queue, and the mark with
+the run's last chunk (`pipeline.apply` commits a run chunk by chunk)."""
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
-
-import pandas as pd
 
 from oracle_mailchimp_dagster.store.records import (
     HighWaterMark,
@@ -102,22 +100,3 @@ def build_commit(
         planned_mark=planned_mark,
     )
     return commit, recorded
-
-
-OUTCOME_COLUMNS = ("customer_key", "email", "action", "outcome", "http_status", "title", "detail")
-
-
-def outcome_frame(outcomes: Sequence[RecordOutcome]) -> pd.DataFrame:
-    """The run's results, one row per record (the ledger rows, as a frame)."""
-    columns: dict[str, list[Any]] = {name: [] for name in OUTCOME_COLUMNS}
-    for o in outcomes:
-        columns["customer_key"].append(o.action.customer_key)
-        columns["email"].append(o.action.email)
-        columns["action"].append(o.action.action.value)
-        columns["outcome"].append(o.outcome.value)
-        columns["http_status"].append(o.http_status)
-        columns["title"].append(o.title)
-        columns["detail"].append(o.detail)
-    return pd.DataFrame(
-        {k: pd.Series(v, dtype=object) for k, v in columns.items()}, columns=list(OUTCOME_COLUMNS)
-    )

@@ -77,9 +77,8 @@ def commit_run(db: Database, tenant_id: str, commit: RunCommit) -> CommitSummary
         store_mark(
             conn, tenant_id, after, now, run_id=commit.run_id, run_at=commit.finished_at, bump_version=changed
         )
-    if db.dialect == "postgresql" and members_upserted >= ANALYZE_AFTER_ROWS:
-        with db.write() as conn:
-            conn.exec_driver_sql("ANALYZE member_state")
+    if members_upserted >= ANALYZE_AFTER_ROWS:
+        refresh_statistics(db)
     return CommitSummary(
         run_id=commit.run_id,
         ledger_rows=sum(outcomes.values()),
@@ -92,3 +91,12 @@ def commit_run(db: Database, tenant_id: str, commit: RunCommit) -> CommitSummary
         counts_by_outcome=dict(outcomes),
         state_version=state.state_version + 1 if changed else state.state_version,
     )
+
+
+def refresh_statistics(db: Database) -> None:
+    """Refresh PostgreSQL's statistics of member state after a bulk load (SQLite plans without them).
+
+    A run settling in chunks calls it as its member state grows, since no single commit is large."""
+    if db.dialect == "postgresql":
+        with db.write() as conn:
+            conn.exec_driver_sql("ANALYZE member_state")

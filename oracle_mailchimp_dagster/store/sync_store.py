@@ -8,7 +8,7 @@ from oracle_mailchimp_dagster.store.members import MemberStateStore
 from oracle_mailchimp_dagster.store.migrate import ensure_schema_current
 from oracle_mailchimp_dagster.store.records import CommitSummary, RunCommit
 from oracle_mailchimp_dagster.store.retry_queue import RetryQueueStore
-from oracle_mailchimp_dagster.store.runs import commit_run
+from oracle_mailchimp_dagster.store.runs import commit_run, refresh_statistics
 
 
 class SyncStore:
@@ -34,4 +34,8 @@ class SyncStore:
         return cls(db)
 
     def commit_run(self, tenant_id: str, commit: RunCommit) -> CommitSummary:
+        """One transaction: a whole run's outcomes, or one chunk's (see `pipeline.apply`)."""
         return commit_run(self.db, tenant_id, commit)
+
+    def refresh_statistics(self) -> None:
+        refresh_statistics(self.db)

@@ -7,7 +7,7 @@ holder. That holder did not change in Oracle, so it is not in the run's batch: t
 by key, and the planner, seeing every holder, gives the member its data (and tags).
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 
 from oracle_mailchimp_dagster.sync.customer import Customer
 from oracle_mailchimp_dagster.sync.emails import normalize_email
@@ -43,12 +43,18 @@ def holders_to_reread(customers: Iterable[Customer], states: Mapping[str, Member
     `states` holds the batch's customers and everyone sharing the addresses they leave.
     """
     batch = {c.key: c for c in customers}
-    left = addresses_left(batch.values(), states)
+    return holders_outside(states.values(), addresses_left(batch.values(), states), batch)
+
+
+def holders_outside(holders: Iterable[MemberState], left: Container[str], in_run: Container[str]) -> set[str]:
+    """Keys of the active holders of the addresses `left` (see `addresses_left`) that the run did not
+    read: they must be read again by key. A run streamed in chunks collects `left` chunk by chunk
+    and asks once, with the run's keys as `in_run`."""
     return {
         s.customer_key
-        for s in states.values()
+        for s in holders
         if s.subscriber_hash in left
-        and s.customer_key not in batch
+        and s.customer_key not in in_run
         and s.active
         and s.known_status not in NO_MEMBER
     }

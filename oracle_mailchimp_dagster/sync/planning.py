@@ -279,7 +279,11 @@ def removal_count(actions: Iterable[PlannedAction]) -> int:
 
 def check_removal_guard(actions: Sequence[PlannedAction], policy: SyncPolicy, managed_members: int) -> None:
     """Raise before any write when the plan removes more than the tenant allows."""
-    removals = removal_count(actions)
+    check_removals(removal_count(actions), policy, managed_members)
+
+
+def check_removals(removals: int, policy: SyncPolicy, managed_members: int) -> None:
+    """`check_removal_guard` from the run's total (a plan made in chunks counts them as it goes)."""
     if policy.max_removals is not None and removals > policy.max_removals:
         raise RemovalGuardTripped(
             f"this run would remove {removals} members, more than the tenant's limit of "

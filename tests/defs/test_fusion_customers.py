@@ -4,7 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 from oracle_mailchimp_dagster.defs.assets import fusion_customers
 from oracle_mailchimp_dagster.fusion import CustomerCursor
-from oracle_mailchimp_dagster.pipeline.extract import CustomerExtract, ExtractMode
+from oracle_mailchimp_dagster.pipeline.extract import ExtractMode
+from oracle_mailchimp_dagster.pipeline.extract_spool import ExtractManifest
 from oracle_mailchimp_dagster.store.records import HighWaterMark
 from oracle_mailchimp_dagster.store.sync_store import SyncStore
 from tests.support.doubles import (
@@ -30,15 +31,15 @@ def seed(fusion: InMemoryFusion) -> None:
     )
 
 
-def test_first_run_reads_every_customer_up_to_now_in_keyset_order(
+def test_first_run_reads_every_customer_up_to_now_and_marks_the_last_in_keyset_order(
     materialize: AssetRuns, fusion: InMemoryFusion, values: InMemoryValues
 ) -> None:
     seed(fusion)
 
     result = materialize(fusion_customers)
 
-    extract: CustomerExtract = values.get("fusion_customers", TENANT)
-    assert [c.key for c in extract.customers] == ["CUST-1", "CUST-2", "CUST-3"]
+    extract: ExtractManifest = values.get("fusion_customers", TENANT)
+    assert sorted(c.key for c in extract.customers()) == ["CUST-1", "CUST-2", "CUST-3"]
     assert extract.mode is ExtractMode.INCREMENTAL
     assert extract.mark_candidate == HighWaterMark(NOW - timedelta(hours=1), 3)
     assert extract.window_end is not None
@@ -61,8 +62,8 @@ def test_later_run_resumes_strictly_after_the_mark(
 
     result = materialize(fusion_customers)
 
-    extract: CustomerExtract = values.get("fusion_customers", TENANT)
-    assert [c.key for c in extract.customers] == ["CUST-3"]
+    extract: ExtractManifest = values.get("fusion_customers", TENANT)
+    assert [c.key for c in extract.customers()] == ["CUST-3"]
     assert fusion.calls[0].after == CustomerCursor(mark.timestamp, mark.key)
     md = metadata(result, "fusion_customers")
     assert md["rows"] == 1

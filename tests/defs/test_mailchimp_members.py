@@ -2,12 +2,14 @@
 its invalid-record check, and a mapping that does not fit the audience stopping the run."""
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from oracle_mailchimp_dagster.defs.assets import fusion_customers, mailchimp_members, mailchimp_sync_results
-from oracle_mailchimp_dagster.pipeline.extract import CustomerExtract, ExtractMode
+from oracle_mailchimp_dagster.pipeline.extract import ExtractMode
+from oracle_mailchimp_dagster.pipeline.extract_spool import ExtractManifest, extract_to_spool
 from oracle_mailchimp_dagster.pipeline.plan import MemberPlan
 from oracle_mailchimp_dagster.store.records import HighWaterMark
 from oracle_mailchimp_dagster.store.sync_store import SyncStore
@@ -27,32 +29,42 @@ TENANT = "acme"
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
-def extract_of(*emails: str) -> CustomerExtract:
+def extract_of(store: SyncStore, directory: Path, *emails: str) -> ExtractManifest:
+    """A hand-made extract: these customers, spooled as the extract step spools them."""
     rows = [fusion_customer(i, email, NOW - timedelta(minutes=i)) for i, email in enumerate(emails, 1)]
-    return CustomerExtract(
-        mode=ExtractMode.INCREMENTAL,
-        customers=[row.to_customer() for row in rows],
-        window_start=None,
-        window_end=NOW,
-        mark_before=None,
-        mark_candidate=HighWaterMark(NOW, len(rows)),
+    extract = extract_to_spool(
+        InMemoryFusion(rows),
+        ExtractMode.INCREMENTAL,
+        store=store,
+        tenant_id=TENANT,
+        directory=directory,
+        mark=None,
+        now=NOW,
     )
+    assert extract.mark_candidate == HighWaterMark(NOW - timedelta(minutes=1), 1)
+    return extract
 
 
 def test_plans_one_upsert_per_new_customer_and_rejects_an_invalid_email(
-    materialize: AssetRuns, values: InMemoryValues, audience: InMemoryAudience
+    materialize: AssetRuns,
+    values: InMemoryValues,
+    audience: InMemoryAudience,
+    store: SyncStore,
+    tmp_path: Path,
 ) -> None:
-    values.put("fusion_customers", extract_of("a@example.com", "not-an-email", "b@example.com"), TENANT)
+    extract = extract_of(store, tmp_path, "a@example.com", "not-an-email", "b@example.com")
+    values.put("fusion_customers", extract, TENANT)
 
     result = materialize(fusion_customers, mailchimp_members, selection=[mailchimp_members])
 
     plan: MemberPlan = values.get("mailchimp_members", TENANT)
-    assert dict(zip(plan.actions["customer_key"], plan.actions["action"], strict=True)) == {
+    actions = plan.frame()
+    assert dict(zip(actions["customer_key"], actions["action"], strict=True)) == {
         "CUST-1": "upsert",
         "CUST-2": "reject_invalid",
         "CUST-3": "upsert",
     }
-    upserts = plan.actions[plan.actions["action"] == "upsert"]
+    upserts = actions[actions["action"] == "upsert"].sort_values("customer_key")
     assert list(upserts["status_if_new"]) == ["transactional", "transactional"]
     assert upserts.iloc[0]["merge_fields"]["FNAME"] == "Ada"
     md = metadata(result, "mailchimp_members")
