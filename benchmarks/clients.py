@@ -1,7 +1,7 @@
 """Client throughput against both sandboxes with the `realistic` latency profile.
 
     .venv/bin/python -m benchmarks.clients --customers 100000 [--concurrency 8] [--framework-version 2]
-                                           [--pipelined]
+                                           [--extract-concurrency 4] [--pipelined]
 
 Starts both sandboxes in-process, extracts every customer from Oracle Fusion (keyset pages of 500),
 then upserts one member per distinct email into Mailchimp (batches of 500, in parallel at the
@@ -9,7 +9,9 @@ configured concurrency), then gives every loaded member two tags (its customer s
 through bulk static-segment calls, and prints JSON with records per second and measured/ideal time
 per phase:
 
-- extraction ideal: for each page, the sandbox's 300 ms per request plus 1 ms per returned row;
+- extraction ideal: for each page, the sandbox's 300 ms per request plus 1 ms per returned row, and
+  300 ms per count planning the slices, divided by the extraction's concurrency (LastUpdateDate
+  slices paged at once; `benchmarks.extract` compares concurrencies);
 - load ideal: for each batch, 150 ms per request plus 2 ms per member, divided by the concurrency;
 - tagging ideal: for each segment call, 150 ms plus 2 ms per address in it, divided by the
   concurrency (the few segment reads and creations before the calls are not in the ideal).
@@ -29,7 +31,13 @@ from typing import Any
 
 import requests
 
-from oracle_mailchimp_dagster.fusion import FusionClient, FusionConnection, FusionCustomer, FusionOAuth
+from oracle_mailchimp_dagster.fusion import (
+    FusionClient,
+    FusionClientOptions,
+    FusionConnection,
+    FusionCustomer,
+    FusionOAuth,
+)
 from oracle_mailchimp_dagster.mailchimp import (
     MailchimpClient,
     MailchimpClientOptions,
@@ -90,7 +98,9 @@ def unique_members(
             yield member
 
 
-def fusion_client(sandbox: RunningFusionSandbox, framework_version: int) -> FusionClient:
+def fusion_client(
+    sandbox: RunningFusionSandbox, framework_version: int, extract_concurrency: int = 4
+) -> FusionClient:
     config = sandbox.config
     return FusionClient(
         FusionConnection(
@@ -104,7 +114,8 @@ def fusion_client(sandbox: RunningFusionSandbox, framework_version: int) -> Fusi
                 client_secret=config.client_secret,
                 scope=config.scope,
             ),
-        )
+        ),
+        FusionClientOptions(extract_concurrency=extract_concurrency),
     )
 
 
@@ -116,22 +127,26 @@ def mailchimp_client(sandbox: RunningMailchimpSandbox, concurrency: int) -> Mail
 
 
 def extract(
-    sandbox: RunningFusionSandbox, framework_version: int
+    sandbox: RunningFusionSandbox, framework_version: int, extract_concurrency: int
 ) -> tuple[dict[str, Any], list[MemberUpsert], dict[str, TagChange]]:
     """Every customer, mapped to members as they stream in (the consumer's work overlaps the paging)."""
-    client = fusion_client(sandbox, framework_version)
+    client = fusion_client(sandbox, framework_version, extract_concurrency)
     extraction = client.extract_customers()
     tags: dict[str, TagChange] = {}
     started = time.perf_counter()
     members = list(unique_members(extraction, tags))
     seconds = time.perf_counter() - started
     records, pages = extraction.stats.get("records"), extraction.stats.get("pages")
-    ideal = pages * ORACLE_REQUEST_S + records * ORACLE_ROW_S
+    counts = extraction.stats.get("count_requests")
+    paging = pages * ORACLE_REQUEST_S + records * ORACLE_ROW_S + counts * ORACLE_REQUEST_S
+    ideal = paging / extract_concurrency
     client.close()
     return (
         {
             "records": records,
+            "extract_concurrency": extract_concurrency,
             "pages": pages,
+            "count_requests": counts,
             "http_calls": extraction.stats.get("http_calls"),
             "token_fetches": extraction.stats.get("token_fetches"),
             "retries": extraction.stats.get("retries"),
@@ -205,18 +220,24 @@ def tag(sandbox: RunningMailchimpSandbox, tags: dict[str, TagChange], concurrenc
 
 
 def pipelined(
-    fusion: RunningFusionSandbox, mailchimp: RunningMailchimpSandbox, framework_version: int, concurrency: int
+    fusion: RunningFusionSandbox,
+    mailchimp: RunningMailchimpSandbox,
+    framework_version: int,
+    concurrency: int,
+    extract_concurrency: int,
 ) -> dict[str, Any]:
     """Extraction feeding the load while pages arrive, as a sync run does."""
-    source = fusion_client(fusion, framework_version)
+    source = fusion_client(fusion, framework_version, extract_concurrency)
     sink = mailchimp_client(mailchimp, concurrency)
     extraction = source.extract_customers()
     started = time.perf_counter()
     sizes = [len(batch) for batch in sink.upsert_many(mailchimp.config.list_id, unique_members(extraction))]
     seconds = time.perf_counter() - started
     records, pages = extraction.stats.get("records"), extraction.stats.get("pages")
+    counts = extraction.stats.get("count_requests")
     last_batch = MAILCHIMP_REQUEST_S + min(sizes, default=0) * MAILCHIMP_MEMBER_S
-    ideal = pages * ORACLE_REQUEST_S + records * ORACLE_ROW_S + last_batch
+    paging = pages * ORACLE_REQUEST_S + records * ORACLE_ROW_S + counts * ORACLE_REQUEST_S
+    ideal = paging / extract_concurrency + last_batch
     source.close()
     sink.close()
     return {
@@ -235,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--concurrency", type=int, default=8, choices=range(1, 11), metavar="1..10")
     parser.add_argument("--framework-version", type=int, default=2, choices=range(1, 10), metavar="1..9")
+    parser.add_argument("--extract-concurrency", type=int, default=4, choices=range(1, 17), metavar="1..16")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--max-ratio", type=float, default=1.2)
     parser.add_argument("--pipelined", action="store_true", help="also run extraction and load overlapped")
@@ -247,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     mailchimp = start_mailchimp_sandbox(MailchimpSandboxConfig(seed=args.seed, latency="realistic"))
     setup_s = time.perf_counter() - started
     try:
-        extraction, members, tags = extract(fusion, args.framework_version)
+        extraction, members, tags = extract(fusion, args.framework_version, args.extract_concurrency)
         loading = load(mailchimp, members, args.concurrency)
         tagging = tag(mailchimp, tags, args.concurrency)
         overlapped = None
@@ -255,7 +277,9 @@ def main(argv: list[str] | None = None) -> int:
             with start_mailchimp_sandbox(
                 MailchimpSandboxConfig(seed=args.seed, latency="realistic")
             ) as fresh:
-                overlapped = pipelined(fusion, fresh, args.framework_version, args.concurrency)
+                overlapped = pipelined(
+                    fusion, fresh, args.framework_version, args.concurrency, args.extract_concurrency
+                )
     finally:
         fusion.stop()
         mailchimp.stop()
