@@ -59,6 +59,9 @@ FIRST_LOOKBACK = timedelta(hours=1)
 OVERLAP = timedelta(minutes=2)
 RUN_PAGE = 200
 MAX_PAGES = 10
+DELIVERY_BATCH = 100
+# Settled alerts are kept this long (what was sent, when, after how many attempts), then deleted.
+OUTBOX_RETENTION = timedelta(days=30)
 ERROR_EVENTS = {dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.RUN_FAILURE}
 
 
@@ -337,7 +340,8 @@ def alert_delivery_sensor(context: dg.SensorEvaluationContext, app_db: AppDataba
         return dg.SkipReason(str(exc))
     holder = f"alert_delivery_sensor@{socket.gethostname()}:{os.getpid()}"
     deliverer = AlertDeliverer(outbox, registry.alert_webhook, holder=holder)
-    report = deliverer.deliver_due()
+    report = deliverer.deliver_due(limit=DELIVERY_BATCH)
+    outbox.prune(datetime.now(UTC) - OUTBOX_RETENTION)
     for problem in report.problems:
         context.log.warning(problem)
     return dg.SkipReason(

@@ -191,6 +191,23 @@ class AlertOutbox:
             )
         return bool(result.rowcount == 1)
 
+    def prune(self, before: datetime) -> int:
+        """Delete the rows settled before `before` (delivered, or out of attempts); how many."""
+        with self._db.write() as conn:
+            result = conn.execute(
+                sa.delete(alert_outbox).where(
+                    sa.or_(
+                        alert_outbox.c.delivered_at < before,
+                        sa.and_(
+                            alert_outbox.c.delivered_at.is_(None),
+                            alert_outbox.c.attempts >= MAX_ATTEMPTS,
+                            alert_outbox.c.next_attempt_at < before,
+                        ),
+                    )
+                )
+            )
+        return int(result.rowcount)
+
     # --- reads -----------------------------------------------------------------------------------
 
     def get(self, event_key: str) -> OutboxEntry | None:
@@ -205,12 +222,3 @@ class AlertOutbox:
             query = query.where(alert_outbox.c.tenant_id == tenant_id)
         with self._db.read() as conn:
             return [_entry(row._mapping) for row in conn.execute(query)]
-
-    def produced(self, event_keys: Iterable[str]) -> set[str]:
-        """Which of these event keys have been produced already."""
-        keys = list(dict.fromkeys(event_keys))
-        if not keys:
-            return set()
-        with self._db.read() as conn:
-            query = sa.select(alert_outbox.c.event_key).where(alert_outbox.c.event_key.in_(keys))
-            return {str(key) for key in conn.execute(query).scalars()}

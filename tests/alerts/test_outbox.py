@@ -123,3 +123,20 @@ def test_an_unclaimed_row_cannot_be_settled(db: Database) -> None:
     assert entry is not None
     with pytest.raises(ValueError, match="claimed"):
         outbox.delivered(entry)
+
+
+def test_prune_deletes_settled_rows_only(db: Database) -> None:
+    clock = Clock()
+    outbox = AlertOutbox(db, clock=clock)
+    outbox.produce([event("delivered"), event("resting"), event("pending")])
+    (delivered,) = outbox.claim("d", ttl=TTL, limit=1)
+    outbox.delivered(delivered)
+    for _ in range(MAX_ATTEMPTS):
+        for entry in outbox.claim("d", ttl=TTL):
+            if entry.event_key == "resting":
+                outbox.failed(entry, "HTTP 410", clock.now)
+            else:
+                outbox.release(entry)
+    clock.now += timedelta(days=31)
+    assert outbox.prune(clock.now - timedelta(days=30)) == 2
+    assert [e.event_key for e in outbox.entries()] == ["pending"]
