@@ -1,11 +1,15 @@
 """Benchmark: page every customer of a large Fusion sandbox over HTTP, as the connector will.
 
-    python -m benchmarks.fusion_sandbox --customers 1000000 [--mode keyset|offset|both] [--fields A,B]
+    python -m benchmarks.fusion_sandbox --customers 1000000 [--mode keyset|offset|both|data] [--fields A,B]
 
 Starts the sandbox in-process on a free port (latency model `none`), takes one token, then pages all
 customers at limit 500 ordered by LastUpdateDate, PartyId: `keyset` windows with
 `q=LastUpdateDate > X or (LastUpdateDate = X and PartyId > Y)` (framework v2), or plain `offset` paging.
 Checks that every customer arrived exactly once, in order, and prints one JSON line per mode.
+
+`data` serves nothing: it generates every customer (records/s) and prints how their EmailAddress looks
+to the connector and to Mailchimp: the share that is a valid address no other customer has, and the
+share of each kind of mess (`email_profile`).
 """
 
 import argparse
@@ -13,7 +17,8 @@ import json
 import resource
 import sys
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -24,6 +29,16 @@ from oracle_mailchimp_dagster.sandbox.fusion import (
     RunningFusionSandbox,
     start_fusion_sandbox,
 )
+from oracle_mailchimp_dagster.sandbox.fusion.generator import CustomerGenerator
+from oracle_mailchimp_dagster.sandbox.fusion.schema import ATTRIBUTE_INDEX
+from oracle_mailchimp_dagster.sandbox.fusion.timestamps import to_millis
+from oracle_mailchimp_dagster.sandbox.mailchimp.config import (
+    DEFAULT_FAKE_DOMAINS,
+    DEFAULT_FAKE_LOCAL_PARTS,
+    DEFAULT_FAKE_TLDS,
+)
+from oracle_mailchimp_dagster.sandbox.mailchimp.emails import is_valid_email, looks_fake
+from oracle_mailchimp_dagster.sync.emails import email_problem, normalize_email
 
 ORDER = "LastUpdateDate:asc,PartyId:asc"
 
@@ -91,7 +106,7 @@ def run(running: RunningFusionSandbox, mode: str, fields: str | None, limit: int
     pager = keyset_pages if mode == "keyset" else offset_pages
     pages = customers = 0
     previous: tuple[str, int] = ("", 0)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for items in pager(session, running.accounts_url, headers, base):
         pages += 1
         customers += len(items)
@@ -100,7 +115,7 @@ def run(running: RunningFusionSandbox, mode: str, fields: str | None, limit: int
             if key <= previous:
                 raise SystemExit(f"benchmark: customers out of order or repeated at {key}")
             previous = key
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     if customers != running.sandbox.store.size:
         raise SystemExit(
             f"benchmark: paged {customers} customers, the sandbox holds {running.sandbox.store.size}"
@@ -111,6 +126,78 @@ def run(running: RunningFusionSandbox, mode: str, fields: str | None, limit: int
         "pages": pages,
         "seconds": round(seconds, 2),
         "records_per_second": round(customers / seconds) if seconds else None,
+        # Server and client share this process: CPU time is what a busy machine cannot blur.
+        "cpu_seconds": round(cpu_seconds, 2),
+        "records_per_cpu_second": round(customers / cpu_seconds) if cpu_seconds else None,
+    }
+
+
+MESS = ("missing", "invalid", "non_ascii", "fake", "shared", "mixed_case", "padded")
+
+
+def email_kind(raw: object) -> str:
+    """`missing`, `non_ascii`, `invalid` (the connector's or Mailchimp's syntax), `fake` (Mailchimp's
+    deny-list) or `valid`: what a customer's EmailAddress is to the connector and then to Mailchimp."""
+    email = normalize_email(raw)
+    if email is None:
+        return "missing"
+    if not email.isascii():
+        return "non_ascii"
+    if email_problem(email) is not None or not is_valid_email(email):
+        return "invalid"
+    if looks_fake(email, DEFAULT_FAKE_DOMAINS, DEFAULT_FAKE_TLDS, DEFAULT_FAKE_LOCAL_PARTS):
+        return "fake"
+    return "valid"
+
+
+def email_profile(emails: Iterable[object]) -> dict[str, Any]:
+    """Shares of customers by email: `unique_valid` is a valid address that no other customer holds
+    after the connector's normalisation (trimmed, lower-cased); `shared` a valid one that others hold
+    too; `mixed_case` and `padded` count valid addresses that only normalisation makes usable."""
+    kinds: Counter[str] = Counter()
+    holders: Counter[str] = Counter()
+    for raw in emails:
+        kind = email_kind(raw)
+        kinds[kind] += 1
+        if kind != "valid":
+            continue
+        text = str(raw)
+        holders[text.strip().lower()] += 1
+        kinds["padded"] += text != text.strip()
+        kinds["mixed_case"] += text.strip() != text.strip().lower()
+    customers = sum(kinds[k] for k in ("missing", "non_ascii", "invalid", "fake", "valid"))
+    unique = sum(1 for n in holders.values() if n == 1)
+    kinds["shared"] = kinds["valid"] - unique
+
+    def share(count: int) -> float:
+        return round(count / customers, 4) if customers else 0.0
+
+    return {
+        "customers": customers,
+        "unique_valid": share(unique),
+        **{kind: share(kinds[kind]) for kind in MESS},
+        "distinct_valid_addresses": len(holders),
+    }
+
+
+def data_figures(customers: int, seed: int) -> dict[str, Any]:
+    """Generate every customer of a sandbox of this size (timed), then profile their emails."""
+    config = FusionSandboxConfig(customers=customers, seed=seed)
+    generator = CustomerGenerator(
+        seed, customers, to_millis(config.history_start), to_millis(config.history_end)
+    )
+    email = ATTRIBUTE_INDEX["EmailAddress"]
+    record = generator.record
+    started, cpu_started = time.perf_counter(), time.process_time()
+    emails = [record(slot)[email] for slot in range(customers)]
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+    return {
+        "mode": "data",
+        "seed": seed,
+        "generate_seconds": round(seconds, 2),
+        "records_per_second": round(customers / seconds) if seconds else None,
+        "records_per_cpu_second": round(customers / cpu_seconds) if cpu_seconds else None,
+        **email_profile(emails),
     }
 
 
@@ -119,13 +206,16 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m benchmarks.fusion_sandbox", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--mode", choices=["keyset", "offset", "both"], default="keyset")
+    parser.add_argument("--mode", choices=["keyset", "offset", "both", "data"], default="keyset")
     parser.add_argument("--limit", type=int, default=500)
     parser.add_argument("--fields", default=None, help="comma-separated fields (default: every attribute)")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
     if args.customers < 1:
         parser.error("--customers must be at least 1")
+    if args.mode == "data":
+        print(json.dumps(data_figures(args.customers, args.seed)), flush=True)
+        return 0
     started = time.perf_counter()
     running = start_fusion_sandbox(FusionSandboxConfig(customers=args.customers, seed=args.seed))
     startup = round(time.perf_counter() - started, 2)

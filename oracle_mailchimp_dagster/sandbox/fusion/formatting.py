@@ -4,6 +4,10 @@ import unicodedata
 from functools import lru_cache
 
 _POSTAL_FIRST = frozenset({"DE", "FR", "ES", "NL", "SE", "BR"})
+# Letters NFKD does not decompose into a base letter, spelled as they are in addresses.
+_UNFOLDED = str.maketrans(
+    {"ß": "ss", "æ": "ae", "Æ": "Ae", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "Oe", "ł": "l"}
+)
 
 
 def format_address(
@@ -16,15 +20,14 @@ def format_address(
 ) -> str | None:
     """One-line address the way Fusion's FormattedAddress reads: city upper-cased, local postal order."""
     city_text = city.upper() if city else None
-    street = ", ".join(part for part in (line1, line2) if part)
+    street = ", ".join(filter(None, (line1, line2)))
     if country in _POSTAL_FIRST:
-        locality = " ".join(part for part in (postal_code, city_text) if part)
-        parts = [street, locality]
+        parts: tuple[str | None, ...] = (street, " ".join(filter(None, (postal_code, city_text))))
     elif country == "GB":
-        parts = [street, " ".join(part for part in (city_text, postal_code) if part)]
+        parts = (street, " ".join(filter(None, (city_text, postal_code))))
     else:
-        parts = [street, city_text or "", " ".join(part for part in (region, postal_code) if part)]
-    text = ", ".join(part for part in parts if part)
+        parts = (street, city_text, " ".join(filter(None, (region, postal_code))))
+    text = ", ".join(filter(None, parts))
     return text or None
 
 
@@ -41,6 +44,11 @@ def format_phone(country_code: str | None, area_code: str | None, number: str | 
 @lru_cache(maxsize=4096)
 def ascii_slug(text: str) -> str:
     """`Müller & Söhne` -> `muller-sohne`: the part of a name that can become an email domain."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    folded = (
+        unicodedata.normalize("NFKD", text.translate(_UNFOLDED))
+        .encode("ascii", "ignore")
+        .decode("ascii")
+        .lower()
+    )
     words = "".join(ch if ch.isalnum() else " " for ch in folded).split()
     return "-".join(words)

@@ -4,17 +4,20 @@ Nothing is stored per customer: every field is derived from a 64-byte BLAKE2b di
 million customers need only their timestamps in memory (for the index) and page out at wire speed. The data
 carries the mess real customer masters have: missing, invalid, mixed-case, padded and shared emails,
 incomplete and non-ASCII addresses, very long names, and mass updates that give hundreds of customers one
-LastUpdateDate.
+LastUpdateDate. Each customer is a company with a domain of its own (`companies`), so apart from the
+deliberately shared mailboxes no two customers hold one address, at any size; the mess keeps its rates.
 """
 
 import hashlib
 import struct
 
-from oracle_mailchimp_dagster.sandbox.fusion import keys, pools
+from oracle_mailchimp_dagster.sandbox.fusion import keys, pools_names
+from oracle_mailchimp_dagster.sandbox.fusion.companies import CompanyRegistry
 from oracle_mailchimp_dagster.sandbox.fusion.formatting import ascii_slug, format_address, format_phone
 from oracle_mailchimp_dagster.sandbox.fusion.schema import Record
 
 _PACK = struct.Struct("<qq").pack
+_BLAKE2B = hashlib.blake2b
 _DAY_MS = 86_400_000
 _BATCH_SIZE_HINT = 20_000
 
@@ -35,13 +38,21 @@ def _fill(pattern: str, source: int) -> str:
 
 
 def _owner(k: int) -> tuple[int, str, str, str]:
-    first = pools.OWNER_FIRST[k % len(pools.OWNER_FIRST)]
-    last = pools.OWNER_LAST[k % len(pools.OWNER_LAST)]
+    first = pools_names.OWNER_FIRST[k % len(pools_names.OWNER_FIRST)]
+    last = pools_names.OWNER_LAST[k % len(pools_names.OWNER_LAST)]
     email = f"{ascii_slug(first)}.{ascii_slug(last)}@ourcompany.example"
     return 300_000_001_000_000 + 17 * k, f"CDRM_{11 + k}", f"{first} {last}", email
 
 
 _OWNERS = tuple(_owner(k) for k in range(40))
+_LONG_TAILS = pools_names.LONG_TAILS
+_LINE2 = pools_names.ADDRESS_LINE2
+_CREATORS = pools_names.CREATORS
+_UPDATERS = pools_names.UPDATERS
+_CLASSES = pools_names.CUSTOMER_CLASSES
+_MODULES = pools_names.CREATOR_MODULES
+_ROLES = pools_names.ROLE_MAILBOXES
+_SHARED = pools_names.SHARED_EMAILS
 
 
 class CustomerGenerator:
@@ -54,6 +65,7 @@ class CustomerGenerator:
         self.size = size
         self.start = history_start_ms
         self.end = history_end_ms
+        self._companies = CompanyRegistry(seed, size)
         span = history_end_ms - history_start_ms
         batches = max(1, size // _BATCH_SIZE_HINT)
         recent = span // 5
@@ -62,7 +74,7 @@ class CustomerGenerator:
         )
 
     def digest(self, slot: int) -> bytes:
-        return hashlib.blake2b(_PACK(self.seed, slot), digest_size=64).digest()
+        return _BLAKE2B(_PACK(self.seed, slot), digest_size=64).digest()
 
     def timestamps(self, slot: int, d: bytes | None = None) -> tuple[int, int]:
         """(CreationDate, LastUpdateDate) in epoch ms; creation order follows the slot."""
@@ -71,7 +83,8 @@ class CustomerGenerator:
         start, end = self.start, self.end
         base = start + (end - start) * slot // self.size if slot < self.size else end
         jitter = ((d[0] << 16) | (d[1] << 8) | d[2]) % _DAY_MS - _DAY_MS // 2
-        creation = min(max(base + jitter, start), end)
+        creation = base + jitter
+        creation = start if creation < start else end if creation > end else creation
         kind = d[3]
         if kind < 51:
             return creation, creation
@@ -85,33 +98,17 @@ class CustomerGenerator:
         """All attributes of customer `slot`, in `schema.ATTRIBUTES` order."""
         d = self.digest(slot)
         creation, last_update = self.timestamps(slot, d)
-        country = pools.COUNTRY_TABLE[d[9] % len(pools.COUNTRY_TABLE)]
+        names, name, domain = self._companies.company(slot, d[20])
+        country = names.country
         place = country.places[d[10] % len(country.places)]
-        number = keys.party_number(slot)
+        party_id, number, contact_party, contact_party_number = keys.identifiers(slot)
 
-        # Name and the domain its emails use.
-        surnames = country.surnames
-        surname = surnames[d[20] % len(surnames)]
-        brand = pools.BRANDS[d[21] % len(pools.BRANDS)]
-        industry = pools.INDUSTRIES[d[22] % len(pools.INDUSTRIES)]
+        # The legal name: the company's name, its legal form, sometimes a very long tail.
         suffix = country.suffixes[d[19] % len(country.suffixes)]
-        pattern = d[23] % 4
-        if pattern == 0:
-            core, name = brand, f"{brand} {industry}"
-        elif pattern == 1:
-            core, name = surname, f"{surname} {industry}"
-        elif pattern == 2:
-            other = surnames[(d[20] + 1 + d[24] % 5) % len(surnames)]
-            core, name = surname, f"{surname} & {other}"
-        else:
-            core, name = brand, brand
         name = f"株式会社{name}" if suffix == "株式会社" else f"{name} {suffix}"
         if d[23] < 3:
-            name = f"{name} {pools.LONG_TAILS[d[24] % len(pools.LONG_TAILS)]}"
-        slug = ascii_slug(core) or f"kaisha{slot}"
-        if pattern < 2:
-            slug = f"{slug}-{ascii_slug(industry).split('-')[0]}"
-        domain = f"{slug}.example"
+            name = f"{name} {_LONG_TAILS[d[24] % len(_LONG_TAILS)]}"
+        surnames = country.surnames
         unique_suffix = place.city if d[43] < 26 else None
         unique_name = f"{name} ({unique_suffix})" if unique_suffix else name
 
@@ -122,7 +119,7 @@ class CustomerGenerator:
         line1: str | None = f"{house} {street}" if country.number_first else f"{street} {house}"
         if country.code == "BR":
             line1 = f"{street}, {house}"
-        line2 = pools.ADDRESS_LINE2[d[14] % len(pools.ADDRESS_LINE2)] if d[14] < 51 else None
+        line2 = _LINE2[d[14] % len(_LINE2)] if d[14] < 51 else None
         city: str | None = place.city
         postal: str | None = _fill(place.postal, int.from_bytes(d[16:22], "little"))
         state, province, county = place.state, place.province, place.county
@@ -158,11 +155,9 @@ class CustomerGenerator:
         if d[27] < 26:
             contact_id = contact_number = contact_name = contact_email = contact_phone = None
         else:
-            first = country.first_names[d[27] % len(country.first_names)]
-            last = surnames[d[28] % len(surnames)]
-            contact_id, contact_number = keys.contact_party_id(slot), keys.contact_party_number(slot)
-            contact_name = f"{first} {last}"
-            local = ".".join(p for p in (ascii_slug(first), ascii_slug(last)) if p) or f"contact{slot}"
+            contacts = names.contacts
+            contact_name, local = contacts[(d[27] * len(surnames) + d[28]) % len(contacts)]
+            contact_id, contact_number = contact_party, contact_party_number
             contact_email = f"{local}@{domain}" if d[29] > 20 else None
             contact_phone = format_phone(country.phone_code, place.area, f"{d[29] * 9973 % 10_000_000:07d}")
 
@@ -180,11 +175,11 @@ class CustomerGenerator:
             source_system, source_ref = "SFDC", f"001{d[60:64].hex().upper()}{d[44:47].hex().upper()[:5]}AAQ"
         else:
             source_system = source_ref = None
-        creator = pools.CREATORS[d[40] % len(pools.CREATORS)]
-        updater = creator if last_update == creation else pools.UPDATERS[d[41] % len(pools.UPDATERS)]
+        creator = _CREATORS[d[40] % len(_CREATORS)]
+        updater = creator if last_update == creation else _UPDATERS[d[41] % len(_UPDATERS)]
 
         return (
-            keys.party_id(slot),
+            party_id,
             number,
             source_system,
             source_ref,
@@ -202,8 +197,8 @@ class CustomerGenerator:
             contact_email,
             contact_phone,
             "I" if d[35] < 23 else "A",
-            pools.CUSTOMER_CLASSES[d[36] % len(pools.CUSTOMER_CLASSES)] if d[36] > 25 else None,
-            pools.CREATOR_MODULES[d[40] % len(pools.CREATOR_MODULES)],
+            _CLASSES[d[36] % len(_CLASSES)] if d[36] > 25 else None,
+            _MODULES[d[40] % len(_MODULES)],
             creator,
             creation,
             last_update,
@@ -235,7 +230,7 @@ class CustomerGenerator:
     def _email(d: bytes, domain: str, contact_email: str | None) -> str | None:
         """The account email, including the ways real ones go wrong."""
         kind = d[25]
-        role = pools.ROLE_MAILBOXES[d[26] % len(pools.ROLE_MAILBOXES)]
+        role = _ROLES[d[26] % len(_ROLES)]
         if kind < 15:
             return None
         if kind < 20:
@@ -247,7 +242,7 @@ class CustomerGenerator:
             if variant == 2:
                 return f"{role} at {domain}"
             if variant == 3:
-                return f"{role}@{domain.rsplit('.', 1)[0]}"
+                return f"{role}@{domain.split('.', 1)[0]}"
             if variant == 4:
                 return f"{role}@{domain};billing@{domain}"
             if variant == 5:
@@ -256,7 +251,7 @@ class CustomerGenerator:
         if kind < 33:
             return f"{role.upper()}@{domain.title()}" if d[26] % 2 else f"{role.title()}@{domain.upper()}"
         if kind < 38:
-            return pools.SHARED_EMAILS[d[26] % len(pools.SHARED_EMAILS)]
+            return _SHARED[d[26] % len(_SHARED)]
         if kind < 41:
             return f" {role}@{domain} " if d[26] % 2 else f"{role}@{domain}\t"
         if kind < 43:

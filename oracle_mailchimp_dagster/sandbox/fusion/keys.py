@@ -36,6 +36,13 @@ def contact_party_number(slot: int) -> str:
     return f"CDRM_{PARTY_NUMBER_BASE + 2 * slot + 1}"
 
 
+def identifiers(slot: int) -> tuple[int, str, int, str]:
+    """(PartyId, PartyNumber, contact PartyId, contact PartyNumber) in one call, for the generator."""
+    number = PARTY_NUMBER_BASE + 2 * slot
+    party = PARTY_ID_BASE + PARTY_ID_STRIDE * slot
+    return party, f"CDRM_{number}", party + 7, f"CDRM_{number + 1}"
+
+
 def slot_of_party_number(value: str) -> int | None:
     """The slot an organization PartyNumber names, or None if no organization can have it."""
     match = _PARTY_NUMBER.fullmatch(value)

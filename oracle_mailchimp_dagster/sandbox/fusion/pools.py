@@ -1,4 +1,4 @@
-"""Word pools for the customer generator: countries, places, streets, company and person names.
+"""Country pools for the customer generator: places, streets, legal suffixes, surnames and first names.
 
 Deliberately international: umlauts, accents, kana and kanji turn up in names and addresses, as they do
 in a real customer master.
@@ -34,25 +34,59 @@ class CountryProfile:
 
 
 _US_SURNAMES = (
-    "Smith",
-    "Johnson",
-    "Williams",
-    "Brown",
-    "Garcia",
-    "Miller",
-    "Davis",
-    "Rodriguez",
-    "O'Brien",
-    "Nguyen",
-    "Patel",
-    "Kowalski",
-    "Anderson",
-    "Thompson",
-    "Reyes",
-    "Okafor",
-    "Sullivan",
-    "Kim",
-)
+    "Smith", "Johnson", "Williams", "Brown", "Garcia", "Miller", "Davis", "Rodriguez", "O'Brien", "Nguyen",
+    "Patel", "Kowalski", "Anderson", "Thompson", "Reyes", "Okafor", "Sullivan", "Kim", "Martinez",
+    "Hernandez", "Lopez", "Wilson", "Moore", "Taylor", "Jackson", "White", "Harris", "Martin", "Clark",
+    "Lewis", "Walker", "Hall", "Young", "King", "Wright", "Scott", "Green", "Baker", "Adams", "Nelson",
+    "Hill", "Campbell", "Mitchell", "Carter", "Roberts", "Chen", "Novak", "Schultz", "Murphy", "Washington",
+)  # fmt: skip
+_GB_SURNAMES = (
+    "Taylor", "Evans", "Hughes", "Walker", "O'Neill", "Ahmed", "MacLeod", "Fitzgerald-Smythe", "Jones",
+    "Davies", "Wilson", "Roberts", "Wright", "Thompson", "Robinson", "Wood", "Thomas", "Clarke", "Patel",
+    "Khan", "Murray", "Campbell", "Kelly", "Price", "Bennett",
+)  # fmt: skip
+_DE_SURNAMES = (
+    "Müller", "Schäfer", "Köhler", "Groß", "Weiß", "Schmidt", "Becker", "Hoffmann", "Fischer", "Weber",
+    "Meyer", "Wagner", "Schulz", "Koch", "Richter", "Klein", "Wolf", "Schröder", "Neumann", "Schwarz",
+    "Zimmermann", "Krüger", "Hartmann", "Lange", "Böhm",
+)  # fmt: skip
+_FR_SURNAMES = (
+    "Lefèvre", "Gérard", "Béranger", "Dubois", "Moreau", "Lemaître", "Faure", "Martin", "Bernard", "Petit",
+    "Durand", "Leroy", "Roux", "Fournier", "Girard", "Bonnet", "Mercier", "Blanc", "Guérin", "Chevalier",
+    "Rousseau", "Lambert",
+)  # fmt: skip
+_CA_SURNAMES = (
+    "Tremblay", "Gagnon", "Roy", "Côté", "Wilson", "MacDonald", "Bouchard", "Pelletier", "Lavoie", "Fortin",
+    "Gauthier", "Morin", "Campbell", "Stewart", "Leblanc", "Bélanger", "Lévesque", "Chan", "Singh",
+    "Thompson", "Martin",
+)  # fmt: skip
+_JP_SURNAMES = (
+    "Tanaka", "Suzuki", "Sato", "田中", "佐藤", "Watanabe", "Yamamoto", "Takahashi", "Ito", "Nakamura",
+    "Kobayashi", "Kato", "Yoshida", "Yamada", "Sasaki", "Inoue", "Kimura", "鈴木", "高橋", "山田",
+)  # fmt: skip
+_BR_SURNAMES = (
+    "Gonçalves", "Simões", "Araújo", "Conceição", "Silva", "Magalhães", "Santos", "Oliveira", "Souza",
+    "Lima", "Pereira", "Ferreira", "Rodrigues", "Almeida", "Costa", "Ribeiro", "Carvalho", "Gomes",
+    "Martins", "Rocha",
+)  # fmt: skip
+_ES_SURNAMES = (
+    "Muñoz", "Ibáñez", "García", "Pérez", "Núñez", "Castaño", "Fernández", "López", "Martínez", "Sánchez",
+    "González", "Rodríguez", "Gómez", "Díaz", "Moreno", "Álvarez", "Romero", "Navarro", "Torres",
+    "Domínguez",
+)  # fmt: skip
+_NL_SURNAMES = (
+    "de Vries", "van den Berg", "Bakker", "Jansen", "van 't Hek", "Visser", "Smit", "Meijer", "de Boer",
+    "Mulder", "de Groot", "Bos", "Vos", "Peters", "Hendriks", "Dekker", "van Dijk", "Brouwer",
+)  # fmt: skip
+_SE_SURNAMES = (
+    "Åkesson", "Öberg", "Lindqvist", "Johansson", "Ström", "Andersson", "Karlsson", "Nilsson", "Eriksson",
+    "Larsson", "Olsson", "Persson", "Svensson", "Gustafsson", "Pettersson", "Jonsson", "Lindström",
+    "Bergström",
+)  # fmt: skip
+_IN_SURNAMES = (
+    "Sharma", "Iyer", "Reddy", "Banerjee", "Nair", "Patel", "Gupta", "Singh", "Kumar", "Rao", "Menon",
+    "Pillai", "Joshi", "Desai", "Mehta", "Chatterjee", "Mukherjee", "Kapoor",
+)  # fmt: skip
 _US_FIRST = (
     "James",
     "Mary",
@@ -123,7 +157,7 @@ COUNTRIES: tuple[CountryProfile, ...] = (
             Place("Bristol", None, None, "Bristol", "BS# #@@", "117"),
         ),
         True,
-        ("Taylor", "Evans", "Hughes", "Walker", "O'Neill", "Ahmed", "MacLeod", "Fitzgerald-Smythe"),
+        _GB_SURNAMES,
         ("Oliver", "Amelia", "Harry", "Isla", "Siobhán", "Rhys", "Aoife", "Noor"),
     ),
     CountryProfile(
@@ -141,7 +175,7 @@ COUNTRIES: tuple[CountryProfile, ...] = (
             Place("Düsseldorf", None, "Nordrhein-Westfalen", None, "40###", "211"),
         ),
         False,
-        ("Müller", "Schäfer", "Köhler", "Groß", "Weiß", "Schmidt", "Becker", "Hoffmann"),
+        _DE_SURNAMES,
         ("Jürgen", "Lena", "Björn", "Käthe", "Maximilian", "Sophie", "Lukas", "Hannah"),
     ),
     CountryProfile(
@@ -164,7 +198,7 @@ COUNTRIES: tuple[CountryProfile, ...] = (
             Place("Besançon", None, None, None, "250##", "3"),
         ),
         True,
-        ("Lefèvre", "Gérard", "Béranger", "Dubois", "Moreau", "Lemaître", "Faure"),
+        _FR_SURNAMES,
         ("François", "Hélène", "Amélie", "Jérôme", "Chloé", "Noël", "Inès"),
     ),
     CountryProfile(
@@ -181,7 +215,7 @@ COUNTRIES: tuple[CountryProfile, ...] = (
             Place("Edmonton", None, "AB", None, "T#@ #@#", "780"),
         ),
         True,
-        ("Tremblay", "Gagnon", "Roy", "Côté", "Wilson", "MacDonald", "Bouchard"),
+        _CA_SURNAMES,
         ("Étienne", "Olivia", "Liam", "Mégane", "Noah", "Chloé", "Jacob"),
     ),
     CountryProfile(
@@ -198,7 +232,7 @@ COUNTRIES: tuple[CountryProfile, ...] = (
             Place("Naka-ku", "Aichi", None, None, "460-####", "52"),
         ),
         True,
-        ("Tanaka", "Suzuki", "Sato", "田中", "佐藤", "Watanabe", "Yamamoto"),
+        _JP_SURNAMES,
         ("Hiroshi", "Yuki", "Haruto", "さくら", "Aiko", "Ren", "Yui"),
     ),
     CountryProfile(
@@ -214,7 +248,7 @@ COUNTRIES: tuple[CountryProfile, ...] = (
             Place("Belo Horizonte", "MG", None, None, "30###-###", "31"),
         ),
         False,
-        ("Gonçalves", "Simões", "Araújo", "Conceição", "Silva", "Magalhães"),
+        _BR_SURNAMES,
         ("João", "Antônio", "Luíza", "Conceição", "Thiago", "Letícia"),
     ),
     CountryProfile(
@@ -230,7 +264,7 @@ COUNTRIES: tuple[CountryProfile, ...] = (
             Place("Sevilla", None, "Sevilla", None, "410##", "95"),
         ),
         False,
-        ("Muñoz", "Ibáñez", "García", "Pérez", "Núñez", "Castaño"),
+        _ES_SURNAMES,
         ("José", "María", "Íñigo", "Begoña", "Sofía", "Álvaro"),
     ),
     CountryProfile(
@@ -245,7 +279,7 @@ COUNTRIES: tuple[CountryProfile, ...] = (
             Place("Rotterdam", None, "Zuid-Holland", None, "30## @@", "10"),
         ),
         False,
-        ("de Vries", "van den Berg", "Bakker", "Jansen", "van 't Hek"),
+        _NL_SURNAMES,
         ("Daan", "Sanne", "Bram", "Femke", "Sem"),
     ),
     CountryProfile(
@@ -261,7 +295,7 @@ COUNTRIES: tuple[CountryProfile, ...] = (
             Place("Malmö", None, None, "Skåne län", "2## ##", "40"),
         ),
         False,
-        ("Åkesson", "Öberg", "Lindqvist", "Johansson", "Ström"),
+        _SE_SURNAMES,
         ("Åsa", "Björn", "Linnéa", "Göran", "Maja"),
     ),
     CountryProfile(
@@ -276,118 +310,9 @@ COUNTRIES: tuple[CountryProfile, ...] = (
             Place("Mumbai", "MH", None, None, "400###", "22"),
         ),
         True,
-        ("Sharma", "Iyer", "Reddy", "Banerjee", "Nair"),
+        _IN_SURNAMES,
         ("Aarav", "Ananya", "Vihaan", "Diya", "Ishaan"),
     ),
 )
 
 COUNTRY_TABLE: tuple[CountryProfile, ...] = tuple(c for c in COUNTRIES for _ in range(c.weight))
-
-BRANDS = (
-    "Northwind",
-    "Blue Ridge",
-    "Silver Lake",
-    "Summit",
-    "Pioneer",
-    "Granite",
-    "Evergreen",
-    "Atlas",
-    "Harbor",
-    "Keystone",
-    "Meridian",
-    "Northstar",
-    "Pacific",
-    "Redwood",
-    "Sterling",
-    "Trident",
-    "Vertex",
-    "Crescent",
-    "Horizon",
-    "Ironwood",
-    "Lakeshore",
-    "Acme",
-    "Bluebird",
-    "Cobalt",
-    "Falcon",
-    "Juniper",
-    "Maple Leaf",
-    "Orion",
-    "Quantum",
-    "Riverbend",
-    "Sequoia",
-    "Tidewater",
-)
-INDUSTRIES = (
-    "Industrial Supply",
-    "Logistics",
-    "Fabrication",
-    "Analytics",
-    "Health Partners",
-    "Foods",
-    "Engineering",
-    "Software",
-    "Pharma",
-    "Textiles",
-    "Construction",
-    "Energy",
-    "Robotics",
-    "Packaging",
-    "Consulting",
-    "Capital",
-    "Marine Services",
-    "Electronics",
-    "Automotive Parts",
-    "Agritech",
-    "Distribution",
-    "Hospitality Group",
-    "Medical Devices",
-    "Printing & Imaging",
-)
-LONG_TAILS = (
-    "Consolidated International Holdings for Industrial Equipment, Maintenance, Repair and Operations "
-    "Supplies (North America Division)",
-    "Regional Procurement and Shared Accounting Services Centre for Public Sector Healthcare "
-    "Institutions and Affiliated Foundations",
-    "Gesellschaft für angewandte Verfahrenstechnik, Anlagenbau und Instandhaltung mit beschränkter "
-    "Haftung & Compagnie Kommanditgesellschaft",
-)
-ROLE_MAILBOXES = (
-    "ap",
-    "info",
-    "accounts",
-    "billing",
-    "finance",
-    "purchasing",
-    "orders",
-    "contact",
-    "accounts.payable",
-    "office",
-    "hello",
-    "procurement",
-)
-SHARED_EMAILS = (
-    "billing@shared-services.example",
-    "ap@ledgerworks-outsourcing.example",
-    "accounts@northwind-group.example",
-    "invoices@franchise-hq.example",
-    "finance@holding-partners.example",
-    "info@example.com",
-)
-CUSTOMER_CLASSES = ("ENTERPRISE", "MID_MARKET", "SMB", "PUBLIC_SECTOR", "PARTNER", "EDUCATION", "RESELLER")
-ADDRESS_LINE2 = (
-    "Suite 200",
-    "Floor 3",
-    "Building B",
-    "c/o Accounts Payable",
-    "Unit 14",
-    "PO Box 1190",
-    "2. OG",
-    "Bâtiment C",
-    "Dock 4",
-)
-CREATOR_MODULES = ("HZ_WS", "HZ_IMPORT", "ZCM_UI", "HZ_WS", "HZ_WS", "ORA_ZCM_BULK_IMPORT")
-CREATORS = ("INTEGRATION.USER", "CONVERSION.USER", "SALES.ADMIN", "FUSION_APPS_CRM_SOA_APPID")
-UPDATERS = ("INTEGRATION.USER", "SALES.ADMIN", "FUSION_APPS_CRM_SOA_APPID", "DATA.STEWARD", "MASS.UPDATE")
-
-OWNER_FIRST = ("Jane", "Marcus", "Aiko", "Fatima", "Liam", "Sofía", "Chen", "Olga", "Kwame", "Ingrid")
-OWNER_LAST = ("Seller", "Okoye", "Lindgren", "Haddad", "Brennan", "Castillo", "Wu", "Petrova")
