@@ -24,7 +24,12 @@ from oracle_mailchimp_dagster.defs.run_tags import (
     TRIGGER_TAG,
 )
 from oracle_mailchimp_dagster.defs.schedule_ticks import ScheduleCursor
-from oracle_mailchimp_dagster.defs.scheduling import SENSOR_NAME, SENSORS, build_tenant_schedule_sensor
+from oracle_mailchimp_dagster.defs.scheduling import (
+    SCHEDULES,
+    SENSOR_NAME,
+    SENSORS,
+    build_tenant_schedule_sensor,
+)
 from oracle_mailchimp_dagster.store import SecretName
 from oracle_mailchimp_dagster.store import tenant_rows as rows
 from oracle_mailchimp_dagster.sync.identity import credential_fingerprint
@@ -91,6 +96,7 @@ def add_tenant(h: SyncHarness, tenant_id: str) -> None:
 
 
 def test_the_definitions_schedule_with_one_sensor_and_no_schedules() -> None:
+    assert SCHEDULES == []  # nothing is built from the registry when the definitions load
     (sensor,) = SENSORS
     assert sensor.name == SENSOR_NAME
     assert sensor.minimum_interval_seconds == 30
