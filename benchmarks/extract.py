@@ -3,14 +3,16 @@ LastUpdateDate slices paged concurrently.
 
     .venv/bin/python -m benchmarks.extract --customers 100000 [--concurrency 1 4 8]
                                            [--framework-version 2] [--estimate-skew 0.3]
-                                           [--latency realistic|none]
+                                           [--latency realistic|none] [--burst 20]
 
 Starts one sandbox in-process, then for each concurrency extracts every customer once (the window
 ending at the sandbox's now, as a run's does) and prints JSON: wall seconds, pages, requests (the
 client's HTTP calls and what the sandbox served), the counts that planned the slices, slices and
 steals, peak requests in flight (as the sandbox saw them), what the adaptive limit did, records per
 second, and the ideal: every request's sandbox cost (300 ms, plus 1 ms per row for pages) divided by
-the concurrency. Each customer must come exactly once, or it exits 1.
+the concurrency. `--burst N` has the pod answer N page requests in a row with 429 (Retry-After 1 s)
+after its 40th, in each run, to show the limit backing off and recovering. Each customer must come
+exactly once, or it exits 1.
 """
 
 import argparse
@@ -63,10 +65,14 @@ def sandbox_get(sandbox: RunningFusionSandbox, path: str) -> Any:
 
 
 def extract(
-    sandbox: RunningFusionSandbox, framework_version: int, concurrency: int, realistic: bool
+    sandbox: RunningFusionSandbox, framework_version: int, concurrency: int, realistic: bool, burst: int = 0
 ) -> dict[str, Any]:
     """Every customer once, at `concurrency`; the figures of that one extraction."""
     requests.post(sandbox.control_url + "/stats/reset", timeout=30).raise_for_status()
+    requests.delete(sandbox.control_url + "/faults", timeout=30).raise_for_status()
+    if burst:
+        rule = {"kind": "rate_limit", "retry_after": 1, "path": "/accounts$", "skip": 40, "times": burst}
+        requests.post(sandbox.control_url + "/faults", json=rule, timeout=30).raise_for_status()
     now = datetime.fromisoformat(sandbox_get(sandbox, "/clock")["now"])
     client = client_for(sandbox, framework_version, concurrency)
     seen = bytearray(sandbox.sandbox.store.size)  # one byte per customer: came once, or not yet
@@ -133,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--framework-version", type=int, default=2, choices=range(1, 10), metavar="1..9")
     parser.add_argument("--estimate-skew", type=float, default=0.0, help="sandbox totalResults noise, 0..1")
     parser.add_argument("--latency", choices=["realistic", "none"], default="realistic")
+    parser.add_argument("--burst", type=int, default=0, help="429s in a row after the 40th request")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
 
@@ -146,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_s = time.perf_counter() - started
     try:
         realistic = args.latency == "realistic"
-        runs = [extract(sandbox, args.framework_version, c, realistic) for c in args.concurrency]
+        runs = [extract(sandbox, args.framework_version, c, realistic, args.burst) for c in args.concurrency]
     finally:
         sandbox.stop()
     baseline = runs[0]["seconds"]
@@ -160,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
                 "framework_version": args.framework_version,
                 "latency": args.latency,
                 "estimate_skew": args.estimate_skew,
+                "burst": args.burst,
                 "sandbox_start_seconds": round(setup_s, 2),
                 "runs": runs,
                 "ok": ok,
