@@ -125,6 +125,9 @@ def test_a_stale_audience_is_alerted_once_and_fails_its_partition_check(
     registered = datetime.now(UTC) - timedelta(hours=2)
     with h.db.write() as conn:
         conn.execute(sa.update(tenants).where(tenants.c.id == h.tenant_id).values(created_at=registered))
+    dry = h.run(dry_run=True)  # a dry run refreshes nothing: the audience stays stale
+    (dry_check,) = [c for c in dry.get_asset_check_evaluations() if c.check_name == CHECK_NAME]
+    assert dry.success and (dry_check.partition, dry_check.passed) == ("acme", False)
 
     first = tick(audience_freshness_sensor, h)
     (evaluation,) = first.asset_events
