@@ -140,10 +140,19 @@ def correctness_rows(entries: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
 
 
 def failures(entries: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Runs without figures, and runs that exited non-zero (benchmarks.sync does over its own limits)."""
     lines = []
     for entry in ordered(entries):
-        if entry.get("exit_code") not in (0, None) or not entry.get("result"):
-            lines.append(f"- {label(entry)}, {entry['customers']:,} customers: exit {entry.get('exit_code')}")
+        where, code = f"- {label(entry)}, {entry['customers']:,} customers:", entry.get("exit_code")
+        if (entry.get("result") or {}).get("wall_seconds") is None:
+            lines.append(f"{where} no result (exit {code})")
+        elif code not in (0, None):
+            why = (
+                " (over benchmarks.sync's --max-ratio or --max-memory-mib)"
+                if entry["tool"] == "connector"
+                else ""
+            )
+            lines.append(f"{where} exit {code}{why}, figures kept")
     return lines
 
 
@@ -200,7 +209,7 @@ def generated_section(entries: Sequence[Mapping[str, Any]], plots: Sequence[str]
         lines += ["", "### Plots", ""] + [f"![{Path(p).stem}]({p})" for p in plots]
     failed = failures(entries)
     if failed:
-        lines += ["", "Runs that did not finish cleanly:", "", *failed]
+        lines += ["", "Runs that exited non-zero or printed no figures:", "", *failed]
     return "\n".join([*lines, END])
 
 

@@ -28,7 +28,7 @@ def chart(series: dict[str, list[dict[str, Any]]], metric: str, title: str, unit
     for name, points in series.items():
         shown = sorted((p["customers"], p[metric]) for p in points if p.get(metric) is not None)
         if shown:
-            axes.plot([c for c, _ in shown], [v for _, v in shown], marker="o", label=name)
+            axes.plot([c for c, _ in shown], [v for _, v in shown], marker="o", label=name.replace("`", ""))
     axes.set_xscale("log")
     axes.set_yscale("log")
     axes.set_xlabel("customers in Oracle (log)")
