@@ -173,6 +173,14 @@ def setting_options(command: F) -> F:
             help="Read the Mailchimp secret from standard input.",
         ),
         click.option(
+            "--alert-webhook-url",
+            "alert_webhook_url",
+            metavar="URL",
+            help="The tenant's alert webhook URL: failed runs, dead letters and a stale audience are "
+            "posted there. A Slack webhook's URL is its token: prefer --alert-webhook-url-env or "
+            "-stdin, which keep it out of shell history and the process list.",
+        ),
+        click.option(
             "--alert-webhook-url-env",
             "alert_webhook_env",
             metavar="VAR",
@@ -222,14 +230,16 @@ def read_alert_webhook(params: Mapping[str, Any]) -> SecretStr | None:
     """The alert webhook URL the flags (or the env file's ALERT_WEBHOOK_URL) give, checked; None when
     none is given. A refusal names the flag, never the URL (its path is a token)."""
     flag = SECRET_FLAGS[SecretName.ALERT_WEBHOOK_URL]
-    env_var = params.get("alert_webhook_env")
-    if env_var and params.get("alert_webhook_stdin"):
-        raise UserError(f"give the alert webhook URL once: {flag}-env or {flag}-stdin")
+    env_var, direct = params.get("alert_webhook_env"), params.get("alert_webhook_url")
+    if sum(bool(given) for given in (direct, env_var, params.get("alert_webhook_stdin"))) > 1:
+        raise UserError(f"give the alert webhook URL once: {flag}, {flag}-env or {flag}-stdin")
     if params.get("alert_webhook_stdin") and (
         params.get("oracle_secret_stdin") or params.get("mailchimp_secret_stdin")
     ):
         raise UserError("only one secret can come from standard input; pass the other with --...-env VAR")
-    if env_var:
+    if direct:
+        value, source = direct, flag
+    elif env_var:
         value, source = os.environ.get(env_var, ""), f"{flag}-env {env_var}"
         if not value:
             raise UserError(f"alert webhook URL: environment variable {env_var} is not set or empty")

@@ -86,7 +86,7 @@ def tenants() -> None:
 @setting_options
 @click.option("--disabled", is_flag=True, help="Register it without scheduling it.")
 def add(tenant_id: str, disabled: bool, **params: Any) -> None:
-    """Register a tenant (settings from flags and/or --env-file; secrets never on the command line)."""
+    """Register a tenant (settings from flags and/or --env-file; credentials never on the command line)."""
     with open_registry() as registry:
         if registry.exists(tenant_id):
             raise TenantExistsError(tenant_id)

@@ -1,4 +1,4 @@
-"""A tenant's alert webhook URL: given by variable, stdin, env file or YAML, stored encrypted, never
+"""A tenant's alert webhook URL: given directly, by variable, stdin, env file or YAML, stored encrypted, never
 printed (only its host), kept across updates, removed on request, and a bad one refused in one line."""
 
 from collections.abc import Callable
@@ -120,6 +120,24 @@ def test_loopback_http_is_allowed_for_a_local_receiver(cli: Run, registry: Tenan
     local = f"http://127.0.0.1:8123/services/{TOKEN}"
     assert cli("tenants", "add", "acme", *ADD_FLAGS, "--alert-webhook-url-stdin", stdin=local).code == 0
     assert registry.secret("acme", SecretName.ALERT_WEBHOOK_URL).get_secret_value() == local
+
+
+def test_the_url_may_be_given_directly_and_is_still_never_shown(cli: Run, registry: TenantRegistry) -> None:
+    """`--alert-webhook-url URL` as the issue names it; its help steers to -env/-stdin (shell history)."""
+    added = cli("tenants", "add", "acme", *ADD_FLAGS, "--alert-webhook-url", WEBHOOK)
+    assert added.code == 0, added
+    assert registry.secret("acme", SecretName.ALERT_WEBHOOK_URL).get_secret_value() == WEBHOOK
+    updated = cli("tenants", "update", "acme", "--alert-webhook-url", OTHER)
+    assert updated.code == 0, updated
+    assert registry.secret("acme", SecretName.ALERT_WEBHOOK_URL).get_secret_value() == OTHER
+    bad = cli("tenants", "update", "acme", "--alert-webhook-url", f"ftp://hooks.example.com/{TOKEN}")
+    assert refusal_line(bad, TOKEN).startswith("oracle-mailchimp: --alert-webhook-url: the alert webhook URL")
+    twice = cli(
+        "tenants", "update", "acme", "--alert-webhook-url", WEBHOOK, "--alert-webhook-url-env", "ACME_HOOK"
+    )
+    assert "give the alert webhook URL once" in refusal_line(twice, TOKEN)
+    assert registry.secret("acme", SecretName.ALERT_WEBHOOK_URL).get_secret_value() == OTHER
+    never_shown(added, updated, bad, twice, cli("tenants", "show", "acme"), cli("tenants", "list"))
 
 
 def test_conflicting_webhook_flags_are_refused_in_one_line(cli: Run, registry: TenantRegistry) -> None:
