@@ -25,7 +25,13 @@ from oracle_mailchimp_dagster.diagnostics.checks import render_report, report_js
 from oracle_mailchimp_dagster.diagnostics.probes import connect_probes
 from oracle_mailchimp_dagster.errors import UserError
 from oracle_mailchimp_dagster.secrets.keystore import KEYS_HELP
-from oracle_mailchimp_dagster.store import LOCATION_HELP, SecretName, SyncStore, TenantExistsError
+from oracle_mailchimp_dagster.store import (
+    LOCATION_HELP,
+    SecretName,
+    SyncStore,
+    TenantExistsError,
+    TenantNotFoundError,
+)
 from oracle_mailchimp_dagster.store.reset import StateReset
 from oracle_mailchimp_dagster.tenants.credential_hosts import HostChangeRefused
 from oracle_mailchimp_dagster.tenants.hosts import host_label
@@ -238,7 +244,9 @@ def show(tenant_id: str, as_json: bool) -> None:
 def remove(tenant_id: str, yes: bool) -> None:
     """Delete a tenant, its secrets and its sync state (its ledger rows stay for audit)."""
     with open_registry() as registry:
-        registry.get(tenant_id)
+        # Not `get`: a tenant whose stored settings no longer validate must still be removable.
+        if not registry.exists(tenant_id):
+            raise TenantNotFoundError(tenant_id)
         if not yes:
             if not sys.stdin.isatty():
                 raise UserError(

@@ -176,4 +176,8 @@ def test_settings_no_client_can_use_are_refused_at_update_and_read(
         "oracle-mailchimp: invalid stored tenant 'acme': oracle.framework_version: '12' is not"
     )
     assert result.err.count("\n") == 1 and "Traceback" not in result.err
-    assert_no_secrets(sandboxes, refused, result)
+    # ... and such a tenant can still be removed (remove does not need its settings to validate).
+    removed = acme("tenants", "remove", "acme", "--yes")
+    assert removed.code == 0 and removed.out == "removed tenant acme (its ledger rows are kept)\n", removed
+    assert acme("tenants", "list").out.count("acme") == 0
+    assert_no_secrets(sandboxes, refused, result, removed)
