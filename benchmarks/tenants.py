@@ -13,6 +13,10 @@ they get a run request; the rest after it, so they cost a probe and nothing else
 - `oracle_change_sensor`: a first tick (every tenant probed), and a second (the requested marks are
   not probed again), with the tenants evaluated, failures isolated, the tenants not reached and the
   sandbox's peak of concurrent requests;
+- `tenant_schedule_sensor`: the first tick (every tenant starts from now) and a tick 16 minutes
+  later, when every tenant's `*/15` cron is due (a secret read and a run request each);
+- `tenant_run_alerts_sensor`, `audience_freshness_sensor` (every tenant judged against its cron) and
+  `alert_delivery_sensor`: one tick each;
 - `mailchimp_audience_events_sensor`: the first tick (each tenant seen for the first time waits for
   its own interval), the worst tick (every tenant's interval has just begun: a secret read and a run
   request each) and the HTTP requests both made (none), and the tick after it.
@@ -42,9 +46,15 @@ import requests
 from pydantic import SecretStr
 
 from benchmarks.sync import start_sandbox
+from oracle_mailchimp_dagster.defs.alerts import (
+    alert_delivery_sensor,
+    audience_freshness_sensor,
+    tenant_run_alerts_sensor,
+)
 from oracle_mailchimp_dagster.defs.audience import mailchimp_audience_events_sensor
 from oracle_mailchimp_dagster.defs.cursors import AudienceEventsCursor, OracleChangeCursor
 from oracle_mailchimp_dagster.defs.resources import AppDatabase, FusionResource, MailchimpResource
+from oracle_mailchimp_dagster.defs.scheduling import build_tenant_schedule_sensor
 from oracle_mailchimp_dagster.defs.sensors import PROBE_LIMITS, oracle_change_sensor, tenant_registry_sensor
 from oracle_mailchimp_dagster.fusion.tokens import PROCESS_TOKEN_CACHE
 from oracle_mailchimp_dagster.store.engine import Database
@@ -59,6 +69,15 @@ from tests.support.scratch_db import scratch_postgres_database
 PAST = HighWaterMark(timestamp=datetime(2020, 1, 1, tzinfo=UTC), key=1)
 TOKEN_S = 0.200  # the sandbox's realistic token grant
 PROJECTED_TENANTS = 1000
+TIMED_SENSORS = (
+    "tenant_registry_sensor",
+    "oracle_change_sensor",
+    "tenant_schedule_sensor",
+    "tenant_run_alerts_sensor",
+    "audience_freshness_sensor",
+    "alert_delivery_sensor",
+    "mailchimp_audience_events_sensor",
+)
 
 
 def tenant_ids(count: int) -> list[str]:
@@ -100,6 +119,31 @@ def timed(sensor: dg.SensorDefinition, context: dg.SensorEvaluationContext) -> t
     seconds = round(time.monotonic() - started, 3)
     assert isinstance(result, dg.SensorResult), result
     return result, seconds
+
+
+def time_scheduling_and_alerts(
+    instance: dg.DagsterInstance, context: Any, count: int
+) -> dict[str, dict[str, Any]]:
+    """One tick of the scheduling sensor with nothing due and one with every tenant due, and one
+    tick of each alert sensor."""
+    report: dict[str, dict[str, Any]] = {}
+    start = datetime.now(UTC)
+    clock = {"now": start}
+    schedule_sensor = build_tenant_schedule_sensor(lambda: clock["now"])
+    first, first_s = timed(schedule_sensor, context(instance, None))
+    clock["now"] = start + timedelta(minutes=16)  # past a */15 tick for every tenant
+    due, due_s = timed(schedule_sensor, context(instance, first.cursor))
+    report["tenant_schedule_sensor"] = {
+        "tick_seconds": due_s,
+        "first_tick_seconds": first_s,
+        "requested": len(due.run_requests or []),
+        "expected_requests": count,
+    }
+    for sensor in (tenant_run_alerts_sensor, audience_freshness_sensor, alert_delivery_sensor):
+        started = time.monotonic()
+        sensor(context(instance, None))
+        report[sensor.name] = {"tick_seconds": round(time.monotonic() - started, 3)}
+    return report
 
 
 def measure(
@@ -182,6 +226,7 @@ def measure(
             "http_requests": sandbox.requests_total(),
             "runs_per_hour": count * 12,
         }
+        report.update(time_scheduling_and_alerts(instance, context, count))
     report["projection"] = projection(report["oracle_change_sensor"], count)
     return report
 
@@ -204,8 +249,8 @@ def projection(change: dict[str, Any], count: int) -> dict[str, Any]:
 
 def failures(report: dict[str, Any], max_tick_s: float) -> list[str]:
     """What makes the run fail, one line each."""
-    problems = []
-    for sensor in ("tenant_registry_sensor", "oracle_change_sensor", "mailchimp_audience_events_sensor"):
+    problems, count = [], report["tenants"]
+    for sensor in TIMED_SENSORS:
         seconds = report[sensor]["tick_seconds"]
         if seconds > max_tick_s:
             problems.append(f"{sensor}: a tick took {seconds} s (limit {max_tick_s} s)")
@@ -213,6 +258,9 @@ def failures(report: dict[str, Any], max_tick_s: float) -> list[str]:
     healthy = report["tenants"] - report["broken"]
     if change["evaluated"] != healthy or change["failed"] != report["broken"]:
         problems.append(f"oracle_change_sensor evaluated {change['evaluated']} of {healthy} healthy tenants")
+    schedule = report["tenant_schedule_sensor"]
+    if schedule["requested"] != schedule["expected_requests"]:
+        problems.append(f"tenant_schedule_sensor requested {schedule['requested']} of {count} due tenants")
     if report["mailchimp_audience_events_sensor"]["http_requests"]:
         problems.append("mailchimp_audience_events_sensor made HTTP requests")
     return problems
