@@ -2,44 +2,72 @@
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from oracle_mailchimp_dagster.store.bulk import bulk_insert
+from oracle_mailchimp_dagster.store.bulk import PreparedWrite, prepare_insert
 from oracle_mailchimp_dagster.store.engine import Database
 from oracle_mailchimp_dagster.store.records import LedgerEntry, LedgerRecord
 from oracle_mailchimp_dagster.store.schema import sync_ledger
 from oracle_mailchimp_dagster.store.sql import WRITE_CHUNK, chunked
 
 
+def ledger_rows(
+    tenant_id: str, run_id: str, recorded_at: datetime, records: Iterable[LedgerRecord]
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "tenant_id": tenant_id,
+            "run_id": run_id,
+            "customer_key": r.customer_key,
+            "email": r.email,
+            "action": r.action,
+            "outcome": r.outcome,
+            "http_status": r.http_status,
+            "title": r.title,
+            "detail": r.detail,
+            "attempt": r.attempt,
+            "recorded_at": recorded_at,
+        }
+        for r in records
+    ]
+
+
+@dataclass(frozen=True)
+class PreparedLedger:
+    """A run's ledger rows formatted before its transaction (see `bulk`), and the count per outcome."""
+
+    writes: tuple[PreparedWrite, ...]
+    outcomes: Counter[str]
+
+    def write(self, conn: Connection) -> Counter[str]:
+        for prepared in self.writes:
+            prepared.write(conn)
+        return self.outcomes
+
+
+def prepare_ledger(
+    dialect: str, tenant_id: str, run_id: str, recorded_at: datetime, records: Iterable[LedgerRecord]
+) -> PreparedLedger:
+    writes: list[PreparedWrite] = []
+    outcomes: Counter[str] = Counter()
+    for chunk in chunked(records, WRITE_CHUNK):
+        prepared = prepare_insert(dialect, sync_ledger, ledger_rows(tenant_id, run_id, recorded_at, chunk))
+        if prepared is not None:
+            writes.append(prepared)
+        outcomes.update(r.outcome for r in chunk)
+    return PreparedLedger(tuple(writes), outcomes)
+
+
 def append_ledger(
     conn: Connection, tenant_id: str, run_id: str, recorded_at: datetime, records: Iterable[LedgerRecord]
 ) -> Counter[str]:
     """Insert the run's rows in large chunks (see `bulk`); returns the count per outcome."""
-    outcomes: Counter[str] = Counter()
-    for chunk in chunked(records, WRITE_CHUNK):
-        rows = [
-            {
-                "tenant_id": tenant_id,
-                "run_id": run_id,
-                "customer_key": r.customer_key,
-                "email": r.email,
-                "action": r.action,
-                "outcome": r.outcome,
-                "http_status": r.http_status,
-                "title": r.title,
-                "detail": r.detail,
-                "attempt": r.attempt,
-                "recorded_at": recorded_at,
-            }
-            for r in chunk
-        ]
-        bulk_insert(conn, sync_ledger, rows)
-        outcomes.update(r.outcome for r in chunk)
-    return outcomes
+    return prepare_ledger(conn.dialect.name, tenant_id, run_id, recorded_at, records).write(conn)
 
 
 def _entry(m: Any) -> LedgerEntry:

@@ -1,12 +1,13 @@
 """What we last made of each Oracle customer in Mailchimp (table `member_state`)."""
 
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from oracle_mailchimp_dagster.store.bulk import bulk_upsert
+from oracle_mailchimp_dagster.store.bulk import PreparedWrite, prepare_upsert
 from oracle_mailchimp_dagster.store.engine import Database
 from oracle_mailchimp_dagster.store.schema import member_state
 from oracle_mailchimp_dagster.store.sql import IN_CHUNK, WRITE_CHUNK, chunked, select_in
@@ -52,17 +53,38 @@ def _member(mapping: Any) -> MemberState:
     )
 
 
+@dataclass(frozen=True)
+class PreparedUpserts:
+    """Rows to insert or replace, formatted before the transaction (see `bulk`); `count` distinct keys."""
+
+    writes: tuple[PreparedWrite, ...]
+    count: int
+
+    def write(self, conn: Connection) -> int:
+        for prepared in self.writes:
+            prepared.write(conn)
+        return self.count
+
+
+def prepare_members(dialect: str, tenant_id: str, members: Iterable[MemberState]) -> PreparedUpserts:
+    """`upsert_members`' rows, formatted for `dialect`."""
+    latest = {member.customer_key: member for member in members}
+    writes = []
+    for chunk in chunked(latest.values(), WRITE_CHUNK):
+        rows = [_row(tenant_id, member) for member in chunk]
+        prepared = prepare_upsert(dialect, member_state, _KEY, rows, replace_if=NEVER_OLDER)
+        if prepared is not None:
+            writes.append(prepared)
+    return PreparedUpserts(tuple(writes), len(latest))
+
+
 def upsert_members(conn: Connection, tenant_id: str, members: Iterable[MemberState]) -> int:
     """Insert or replace members by customer key (a key given twice keeps its last state); a stored
     member whose Oracle record is newer than the one given is kept (see NEVER_OLDER).
 
     Each member must carry its email, subscriber hash and `last_synced_at`.
     """
-    latest = {member.customer_key: member for member in members}
-    for chunk in chunked(latest.values(), WRITE_CHUNK):
-        rows = [_row(tenant_id, member) for member in chunk]
-        bulk_upsert(conn, member_state, _KEY, rows, replace_if=NEVER_OLDER)
-    return len(latest)
+    return prepare_members(conn.dialect.name, tenant_id, members).write(conn)
 
 
 def delete_members(conn: Connection, tenant_id: str, customer_keys: Iterable[str]) -> int:

@@ -7,8 +7,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from oracle_mailchimp_dagster.store.bulk import bulk_upsert
+from oracle_mailchimp_dagster.store.bulk import prepare_upsert
 from oracle_mailchimp_dagster.store.engine import Database
+from oracle_mailchimp_dagster.store.members import PreparedUpserts
 from oracle_mailchimp_dagster.store.records import RetryEntry
 from oracle_mailchimp_dagster.store.schema import retry_queue
 from oracle_mailchimp_dagster.store.sql import IN_CHUNK, WRITE_CHUNK, chunked, select_in
@@ -27,8 +28,12 @@ def _entry(m: Any) -> RetryEntry:
     )
 
 
-def upsert_retries(conn: Connection, tenant_id: str, entries: Iterable[RetryEntry], now: datetime) -> int:
+def prepare_retries(
+    dialect: str, tenant_id: str, entries: Iterable[RetryEntry], now: datetime
+) -> PreparedUpserts:
+    """`upsert_retries`' rows, formatted for `dialect`."""
     latest = {entry.customer_key: entry for entry in entries}
+    writes = []
     for chunk in chunked(latest.values(), WRITE_CHUNK):
         rows = [
             {
@@ -43,8 +48,14 @@ def upsert_retries(conn: Connection, tenant_id: str, entries: Iterable[RetryEntr
             }
             for e in chunk
         ]
-        bulk_upsert(conn, retry_queue, _KEY, rows)
-    return len(latest)
+        prepared = prepare_upsert(dialect, retry_queue, _KEY, rows)
+        if prepared is not None:
+            writes.append(prepared)
+    return PreparedUpserts(tuple(writes), len(latest))
+
+
+def upsert_retries(conn: Connection, tenant_id: str, entries: Iterable[RetryEntry], now: datetime) -> int:
+    return prepare_retries(conn.dialect.name, tenant_id, entries, now).write(conn)
 
 
 def clear_retries(conn: Connection, tenant_id: str, customer_keys: Iterable[str]) -> int:

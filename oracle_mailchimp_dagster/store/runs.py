@@ -4,11 +4,11 @@ from datetime import UTC, datetime
 
 from oracle_mailchimp_dagster.store.engine import Database
 from oracle_mailchimp_dagster.store.errors import StaleStateError
-from oracle_mailchimp_dagster.store.ledger import append_ledger
+from oracle_mailchimp_dagster.store.ledger import prepare_ledger
 from oracle_mailchimp_dagster.store.marks import lock_state, store_mark
-from oracle_mailchimp_dagster.store.members import delete_members, upsert_members
+from oracle_mailchimp_dagster.store.members import delete_members, prepare_members
 from oracle_mailchimp_dagster.store.records import CommitSummary, HighWaterMark, RunCommit, SyncState
-from oracle_mailchimp_dagster.store.retry_queue import clear_retries, upsert_retries
+from oracle_mailchimp_dagster.store.retry_queue import clear_retries, prepare_retries
 
 # PostgreSQL plans lookups from table statistics; after a bulk load it would otherwise wait for
 # autovacuum and look members up several times slower in the meantime (measured: ~5x).
@@ -56,6 +56,11 @@ def commit_run(db: Database, tenant_id: str, commit: RunCommit) -> CommitSummary
     the mark bumps the state version.
     """
     now = datetime.now(UTC)
+    # Formatted before the transaction, which then holds the state row (and on SQLite the database)
+    # only while the driver writes.
+    ledger = prepare_ledger(db.dialect, tenant_id, commit.run_id, now, commit.ledger)
+    retries = prepare_retries(db.dialect, tenant_id, commit.retry_upserts, now)
+    members = prepare_members(db.dialect, tenant_id, commit.member_upserts)
     with db.write() as conn:
         state = lock_state(conn, tenant_id, now)
         if commit.planned_version is not None:
@@ -67,11 +72,11 @@ def commit_run(db: Database, tenant_id: str, commit: RunCommit) -> CommitSummary
                 moves_mark=commit.new_mark is not None,
             )
         before = state.mark
-        outcomes = append_ledger(conn, tenant_id, commit.run_id, now, commit.ledger)
+        outcomes = ledger.write(conn)
         retries_cleared = clear_retries(conn, tenant_id, commit.retry_clears)
-        retries_upserted = upsert_retries(conn, tenant_id, commit.retry_upserts, now)
+        retries_upserted = retries.write(conn)
         members_deleted = delete_members(conn, tenant_id, commit.member_deletes)
-        members_upserted = upsert_members(conn, tenant_id, commit.member_upserts)
+        members_upserted = members.write(conn)
         after = next_mark(before, commit.new_mark)
         changed = bool(members_upserted or members_deleted) or after != before
         store_mark(
