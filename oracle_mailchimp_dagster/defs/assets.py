@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from oracle_mailchimp_dagster.defs.chunk_config import PlanConfig
+from oracle_mailchimp_dagster.defs.chunk_config import ChunkedResultsConfig, PlanConfig
 from oracle_mailchimp_dagster.defs.metadata import SAMPLE_ROWS, counts, failure_sample, mark_text, md_table
 from oracle_mailchimp_dagster.defs.partitions import tenant_partitions
 from oracle_mailchimp_dagster.defs.resources import (
@@ -14,7 +14,7 @@ from oracle_mailchimp_dagster.defs.resources import (
     MailchimpResource,
     SyncCheckThresholds,
 )
-from oracle_mailchimp_dagster.defs.run_config import ExtractConfig, ResultsConfig
+from oracle_mailchimp_dagster.defs.run_config import ExtractConfig
 from oracle_mailchimp_dagster.defs.step import current_extract, step_directory, user_errors_as_failures
 from oracle_mailchimp_dagster.pipeline.apply import apply_plan, dry_run
 from oracle_mailchimp_dagster.pipeline.extract_spool import ExtractManifest, extract_to_spool
@@ -127,6 +127,7 @@ def mailchimp_members(
     mailchimp: MailchimpResource,
     check_thresholds: SyncCheckThresholds,
 ):  # returns a MaterializeResult; annotating it makes Dagster expect a tuple of outputs
+    started = time.monotonic()
     with user_errors_as_failures(), app_db.tenant_step(context) as step:
         extract = current_extract(fusion_customers)
         with mailchimp.client(step.tenant, step.registry) as client:
@@ -149,6 +150,7 @@ def mailchimp_members(
             "managed_members": plan.managed_members,
             "state_version": plan.state_version,
             "chunks": len(plan.chunks),
+            "duration_s": round(time.monotonic() - started, 3),
             "invalid_by_reason": dg.MetadataValue.json(plan.invalid_by_reason),
             "preview": md_table(
                 ["customer", "action", "reason", "email"],
@@ -179,7 +181,7 @@ def mailchimp_members(
 )
 def mailchimp_sync_results(
     context: dg.AssetExecutionContext,
-    config: ResultsConfig,
+    config: ChunkedResultsConfig,
     mailchimp_members: MemberPlan,
     app_db: AppDatabase,
     mailchimp: MailchimpResource,
@@ -196,7 +198,15 @@ def mailchimp_sync_results(
         else:
             plan.check_current(tenant_id, state)  # a persisted plan from before another commit: refused
             with mailchimp.client(tenant, step.registry) as client:
-                results = apply_plan(plan, client, store=store, tenant=tenant, run_id=run_id, state=state)
+                results = apply_plan(
+                    plan,
+                    client,
+                    store=store,
+                    tenant=tenant,
+                    run_id=run_id,
+                    state=state,
+                    in_flight=config.chunks_in_flight,
+                )
     limit = check_thresholds.max_failed_rate
     duration = time.monotonic() - started
     failed = results.failed

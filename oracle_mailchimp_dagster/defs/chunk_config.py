@@ -1,8 +1,11 @@
-"""Run config of the plan step: how many customers a chunk holds (what one commit settles)."""
+"""Run config of the chunked steps: customers a chunk holds (what one commit settles), and how many
+chunks the results step sends at once."""
 
 import dagster as dg
 from pydantic import Field
 
+from oracle_mailchimp_dagster.defs.run_config import ResultsConfig
+from oracle_mailchimp_dagster.pipeline.apply import CHUNKS_IN_FLIGHT
 from oracle_mailchimp_dagster.pipeline.plan import DEFAULT_CHUNK_SIZE
 
 
@@ -12,3 +15,11 @@ class PlanConfig(dg.Config):
     sharing an address is never split, so a chunk may exceed it."""
 
     chunk_size: int = Field(default=DEFAULT_CHUNK_SIZE, ge=1, le=100_000)
+
+
+class ChunkedResultsConfig(ResultsConfig):
+    """`chunks_in_flight`: chunks sent to Mailchimp at once (one's writes overlap another's tags and
+    commit; each chunk's own requests stay within the client's concurrency, and all of them within the
+    key's limits). More keep the connections busier and leave more sent but unsettled if the run dies."""
+
+    chunks_in_flight: int = Field(default=CHUNKS_IN_FLIGHT, ge=1, le=8)
