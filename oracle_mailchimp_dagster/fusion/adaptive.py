@@ -46,7 +46,7 @@ class AdaptiveConcurrency:
         minimum: int = 1,
         recover_per_step: int = 4,
         slow_factor: float = 3.0,
-        slow_margin_s: float = 0.5,
+        slow_margin_s: float = 1.0,
         smoothing: float = 0.2,
         warm_up: int = 3,
     ) -> None:
