@@ -13,8 +13,22 @@ from pathlib import Path
 
 from oracle_mailchimp_dagster.pipeline.extract_spool import ExtractManifest, PartitionWriter, partition_path
 from oracle_mailchimp_dagster.pipeline.frames import read_frames
-from oracle_mailchimp_dagster.pipeline.grouping import Spooled, bucket_of, group_of, own_group
+from oracle_mailchimp_dagster.pipeline.grouping import LAST_LEVEL, Spooled, bucket_of, group_of, own_group
 from oracle_mailchimp_dagster.sync.customer import Customer
+
+
+def _cut(
+    rows: list[Spooled], group: Callable[[Spooled], str], size: int, level: int = 1
+) -> list[list[Spooled]]:
+    """`rows` in units of at most `size` by their groups' ids (bits after the partition's), cut again
+    where the hash left one too large; a unit of a single group stays whole."""
+    if len(rows) <= size or level > LAST_LEVEL:
+        return [rows]
+    parts = ceil(len(rows) / size)
+    units: list[list[Spooled]] = [[] for _ in range(parts)]
+    for row in rows:
+        units[bucket_of(group(row), parts, level=level)].append(row)
+    return [cut for unit in units if unit for cut in _cut(unit, group, size, level + 1)]
 
 
 class _Packer:
@@ -27,13 +41,7 @@ class _Packer:
     def add(self, rows: list[Spooled], group: Callable[[Spooled], str]) -> Iterator[list[Customer]]:
         if not rows:
             return
-        units: list[list[Spooled]] = [rows]
-        if len(rows) > self.chunk_size:
-            parts = ceil(len(rows) / self.chunk_size)
-            units = [[] for _ in range(parts)]
-            for row in rows:
-                units[bucket_of(group(row), parts, level=1)].append(row)
-        for unit in units:
+        for unit in _cut(rows, group, self.chunk_size):
             if self._pending and len(self._pending) + len(unit) > self.chunk_size:
                 yield self._take()
             self._pending.extend(customer for _, _, customer in unit)

@@ -46,6 +46,10 @@ def own_group(row: Spooled) -> str:
     return hashlib.md5(b"\x00customer:" + customer.key.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
+# A group id is 32 hex digits: four levels of 8 (the partition's, then the cuts of a partition).
+LAST_LEVEL = 3
+
+
 def bucket_of(group: str, buckets: int, *, level: int = 0) -> int:
     """A group's bucket among `buckets`; `level` picks other bits of the id (a partition's sub-chunk)."""
     start = 8 * level

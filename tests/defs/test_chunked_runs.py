@@ -1,0 +1,171 @@
+"""Runs in many small chunks on the doubles: the same ledger, member state and audience as one chunk,
+through an initial load and a run of email changes (shared addresses handed over, chains of
+changes); a run killed between chunk commits keeps what it committed, so the rerun writes only the
+rest; and a commit finding the tenant's state changed since the run's previous one stops the run."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+from sqlalchemy.engine import URL
+
+from oracle_mailchimp_dagster.defs.assets import fusion_customers, mailchimp_members, mailchimp_sync_results
+from oracle_mailchimp_dagster.defs.partitions import TENANTS
+from oracle_mailchimp_dagster.pipeline import apply
+from oracle_mailchimp_dagster.secrets import KeyStore
+from oracle_mailchimp_dagster.store.engine import Database
+from oracle_mailchimp_dagster.store.sync_store import SyncStore
+from oracle_mailchimp_dagster.tenants.model import TenantConfig
+from oracle_mailchimp_dagster.tenants.registry import TenantRegistry
+from tests.support import tenant_samples
+from tests.support.doubles import AssetRuns, InMemoryAudience, InMemoryFusion, InMemoryValues, metadata
+from tests.support.doubles.worlds import Snapshot, changes, initial_customers, snapshot
+
+TENANT = "acme"
+START = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
+ASSETS = (fusion_customers, mailchimp_members, mailchimp_sync_results)
+CUSTOMERS = 2000
+SMALL = 40
+
+
+def chunked(size: int, in_flight: int = 2) -> dict[str, Any]:
+    return {
+        "ops": {
+            "mailchimp_members": {"config": {"chunk_size": size}},
+            "mailchimp_sync_results": {"config": {"chunks_in_flight": in_flight}},
+        }
+    }
+
+
+class World:
+    """A tenant with its own app database, Oracle, audience and Dagster instance."""
+
+    def __init__(self, runs: AssetRuns, store: SyncStore, fusion: InMemoryFusion, audience: InMemoryAudience):
+        self.runs, self.store, self.fusion, self.audience = runs, store, fusion, audience
+
+    def run(self, run_config: dict[str, Any]) -> dg.ExecuteInProcessResult:
+        return self.runs(*ASSETS, run_config=run_config)
+
+    def snapshot(self, result: dg.ExecuteInProcessResult) -> Snapshot:
+        return snapshot(self.store, self.audience, TENANT, result.run_id)
+
+
+def populate(fusion: InMemoryFusion) -> None:
+    fusion.page_size = 100  # holders of one address are pages apart
+    fusion.put(*initial_customers(CUSTOMERS, START))
+
+
+@pytest.fixture
+def chunked_world(
+    materialize: AssetRuns, store: SyncStore, fusion: InMemoryFusion, audience: InMemoryAudience
+) -> World:
+    populate(fusion)
+    return World(materialize, store, fusion, audience)
+
+
+@pytest.fixture
+def one_chunk_world(
+    migrated_sqlite_file: Path, tmp_path: Path, key_store: KeyStore, tenant: TenantConfig
+) -> Iterator[World]:
+    path = tmp_path / "one-chunk.db"
+    path.write_bytes(migrated_sqlite_file.read_bytes())
+    db = Database.from_url(URL.create("sqlite", database=str(path)))
+    TenantRegistry(db, key_store).add(tenant, tenant_samples.secrets())
+    fusion, audience = InMemoryFusion(), InMemoryAudience(tenant.mailchimp.list_id)
+    populate(fusion)
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions(TENANTS, [TENANT])
+        url = db.url.render_as_string(hide_password=False)
+        runs = AssetRuns(
+            instance, TENANT, database_url=url, fusion=fusion, audience=audience, values=InMemoryValues()
+        )
+        yield World(runs, SyncStore(db), fusion, audience)
+    db.dispose()
+
+
+def test_many_small_chunks_end_as_one_chunk_does(chunked_world: World, one_chunk_world: World) -> None:
+    small, whole = chunked_world, one_chunk_world
+
+    first = small.run(chunked(SMALL))
+    reference = whole.run(chunked(100_000))
+
+    assert metadata(first, "mailchimp_members")["chunks"] >= CUSTOMERS // SMALL
+    assert metadata(reference, "mailchimp_members")["chunks"] == 1
+    assert small.snapshot(first) == whole.snapshot(reference)
+    assert small.store.marks.get(TENANT) == whole.store.marks.get(TENANT) is not None
+
+    later = START + timedelta(days=1)
+    for world in (small, whole):
+        world.fusion.put(*changes(list(world.fusion.customers), later))
+    second = small.run(chunked(SMALL))
+    reference = whole.run(chunked(100_000))
+
+    extract = metadata(second, "fusion_customers")
+    assert extract["address_bridges"] > 0 and extract["holders_reread"] > 0
+    assert metadata(second, "mailchimp_members")["chunks"] > 1
+    actions = metadata(second, "mailchimp_members")
+    assert actions["action_email_change"] + actions["action_unsubscribe"] > 0
+    assert small.snapshot(second) == whole.snapshot(reference)
+    assert small.store.marks.get(TENANT) == whole.store.marks.get(TENANT)
+
+
+def upserted(audience: InMemoryAudience, since: int = 0) -> set[str]:
+    return {e for call in audience.calls[since:] if call.method == "upsert_many" for e in call.emails}
+
+
+def test_a_run_killed_between_chunk_commits_is_resumed_by_a_rerun_that_writes_only_the_rest(
+    chunked_world: World, one_chunk_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = chunked_world
+    monkeypatch.setenv("ORACLE_MAILCHIMP_CRASH_AT", "after_chunk_commit@10")
+    with pytest.raises(Exception, match="deliberate crash at 'after_chunk_commit@10'"):
+        world.run(chunked(SMALL, in_flight=1))
+    [crashed] = world.runs.instance.get_runs(limit=1)
+    monkeypatch.delenv("ORACLE_MAILCHIMP_CRASH_AT")
+    committed = world.store.ledger.for_run(TENANT, crashed.run_id)
+    assert SMALL * 5 <= len(committed) < CUSTOMERS / 2
+    assert world.store.marks.get(TENANT) is None, "the mark moves with the last chunk only"
+    sent_before = upserted(world.audience)
+    committed_sent = {e.email for e in committed if e.outcome in ("created", "updated")}
+    assert committed_sent and committed_sent <= sent_before
+    calls = len(world.audience.calls)
+
+    rerun = world.run(chunked(SMALL))
+    reference = one_chunk_world.run(chunked(100_000))
+
+    resent = upserted(world.audience, calls)
+    assert not resent & committed_sent, "what a chunk committed is not sent again"
+    assert resent == upserted(one_chunk_world.audience) - committed_sent
+    ledger = {e.customer_key: e.outcome for e in world.store.ledger.for_run(TENANT, rerun.run_id)}
+    assert {ledger[e.customer_key] for e in committed if e.outcome == "created"} == {"unchanged"}
+    after = world.snapshot(rerun)
+    whole = one_chunk_world.snapshot(reference)
+    assert (after.states, after.members, after.archived) == (whole.states, whole.members, whole.archived)
+    assert world.store.marks.get(TENANT) == one_chunk_world.store.marks.get(TENANT) is not None
+
+
+def test_a_chunk_commit_is_refused_once_the_state_changed_since_the_run_s_previous_commit(
+    chunked_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = chunked_world
+    crash_point = apply.crash_point
+
+    def reset_after_the_second_commit(name: str, occurrence: int | None = None) -> None:
+        crash_point(name, occurrence)
+        if name == "after_chunk_commit" and occurrence == 2:
+            world.store.marks.reset(TENANT, None)  # another writer: a reset between two commits
+
+    monkeypatch.setattr(apply, "crash_point", reset_after_the_second_commit)
+    with pytest.raises(dg.Failure) as failure:
+        world.run(chunked(SMALL, in_flight=1))
+
+    [refused] = world.runs.instance.get_runs(limit=1)
+    assert failure.value.description == (
+        "tenant 'acme': the plan was made against state version 2, the tenant is now at 3 "
+        "(its state was reset since); re-run the sync"
+    )
+    assert len({e.customer_key for e in world.store.ledger.for_run(TENANT, refused.run_id)}) <= 2 * SMALL
+    assert world.store.marks.version(TENANT) == 3
