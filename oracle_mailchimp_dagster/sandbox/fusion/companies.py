@@ -53,6 +53,7 @@ QUALIFIERS = ("", *(f"-{q}" for q in pools_names.DOMAIN_QUALIFIERS))
 PATTERN_CYCLE = (0, 1, 0, 1, 0, 1, 2, 3)
 
 
+@lru_cache(maxsize=64)
 def _stride(size: int) -> int:
     """A step near size / golden ratio that visits every entry of a block of this size once."""
     stride = max(1, round(size * 0.6180339887))
@@ -112,7 +113,8 @@ def _country_names(country: CountryProfile) -> CountryNames:
 
 COUNTRY_NAMES = {c.code: _country_names(c) for c in pools.COUNTRIES}
 
-# Cell t of the number (its value mod CELLS): country COUNTRY_TABLE[t % 100], pattern PATTERN_CYCLE[t // 100].
+# Cell t of the number (its value mod CELLS), with T = len(COUNTRY_TABLE): country COUNTRY_TABLE[t % T],
+# pattern PATTERN_CYCLE[t // T].
 # A (country, pattern) owns weight * (its share of the cycle) cells; `rank` is t's place among them.
 CELLS = len(pools.COUNTRY_TABLE) * len(PATTERN_CYCLE)
 _CELL_OWNERS = tuple(
@@ -120,7 +122,18 @@ _CELL_OWNERS = tuple(
     for t in range(CELLS)
 )
 _CELLS_OWNED = {owner: _CELL_OWNERS.count(owner) for owner in set(_CELL_OWNERS)}
-_CELL_RANK = tuple(_CELL_OWNERS[:t].count(owner) for t, owner in enumerate(_CELL_OWNERS))
+
+
+def _ranks() -> tuple[int, ...]:
+    seen: dict[tuple[str, int], int] = {}
+    ranks = []
+    for owner in _CELL_OWNERS:
+        ranks.append(seen.get(owner, 0))
+        seen[owner] = ranks[-1] + 1
+    return tuple(ranks)
+
+
+_CELL_RANK = _ranks()
 _MUL = (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9)
 _BRANDS, _QUALIFIERS = len(BRANDS), len(QUALIFIERS)
 

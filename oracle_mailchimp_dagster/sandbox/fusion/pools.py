@@ -24,7 +24,7 @@ class CountryProfile:
     code: str
     currency: str
     phone_code: str
-    weight: int
+    weight: int  # customers per 256 (the mix the generator has always served)
     suffixes: tuple[str, ...]
     streets: tuple[str, ...]
     places: tuple[Place, ...]
@@ -113,7 +113,7 @@ COUNTRIES: tuple[CountryProfile, ...] = (
         "US",
         "USD",
         "1",
-        46,
+        138,
         ("Inc.", "LLC", "Corp.", "Co.", "Incorporated", "Holdings, Inc."),
         (
             "Oracle Parkway",
@@ -147,7 +147,7 @@ COUNTRIES: tuple[CountryProfile, ...] = (
         "GB",
         "GBP",
         "44",
-        10,
+        30,
         ("Ltd", "Limited", "PLC", "LLP"),
         ("High Street", "Station Road", "Victoria Street", "King's Road", "Church Lane", "Mill Lane"),
         (
@@ -164,7 +164,7 @@ COUNTRIES: tuple[CountryProfile, ...] = (
         "DE",
         "EUR",
         "49",
-        9,
+        18,
         ("GmbH", "AG", "KG", "GmbH & Co. KG", "SE"),
         ("Königstraße", "Hauptstraße", "Bahnhofstraße", "Schloßallee", "Mühlenweg", "Friedrichstraße"),
         (
@@ -182,7 +182,7 @@ COUNTRIES: tuple[CountryProfile, ...] = (
         "FR",
         "EUR",
         "33",
-        7,
+        14,
         ("SA", "SAS", "SARL"),
         (
             "rue de la Paix",
@@ -205,7 +205,7 @@ COUNTRIES: tuple[CountryProfile, ...] = (
         "CA",
         "CAD",
         "1",
-        6,
+        12,
         ("Inc.", "Ltd.", "Corporation", "ULC"),
         ("King Street West", "Rue Sainte-Catherine", "Granville Street", "Jasper Avenue", "Bay Street"),
         (
@@ -222,7 +222,7 @@ COUNTRIES: tuple[CountryProfile, ...] = (
         "JP",
         "JPY",
         "81",
-        5,
+        10,
         ("Co., Ltd.", "K.K.", "株式会社"),
         ("Marunouchi", "丸の内", "Umeda", "梅田", "Shibuya", "Sakae"),
         (
@@ -239,7 +239,7 @@ COUNTRIES: tuple[CountryProfile, ...] = (
         "BR",
         "BRL",
         "55",
-        5,
+        10,
         ("Ltda.", "S.A.", "EIRELI"),
         ("Avenida Paulista", "Rua da Consolação", "Avenida Atlântica", "Rua São Bento"),
         (
@@ -255,7 +255,7 @@ COUNTRIES: tuple[CountryProfile, ...] = (
         "ES",
         "EUR",
         "34",
-        4,
+        8,
         ("S.L.", "S.A.", "S.L.U."),
         ("Calle de Alcalá", "Paseo de la Castellana", "Carrer de Balmes", "Avenida de la Constitución"),
         (
@@ -271,7 +271,7 @@ COUNTRIES: tuple[CountryProfile, ...] = (
         "NL",
         "EUR",
         "31",
-        3,
+        6,
         ("B.V.", "N.V."),
         ("Keizersgracht", "Coolsingel", "Damrak", "Stationsplein"),
         (
@@ -286,7 +286,7 @@ COUNTRIES: tuple[CountryProfile, ...] = (
         "SE",
         "SEK",
         "46",
-        3,
+        6,
         ("AB", "HB"),
         ("Drottninggatan", "Storgatan", "Kungsgatan", "Sveavägen"),
         (
@@ -302,7 +302,7 @@ COUNTRIES: tuple[CountryProfile, ...] = (
         "IN",
         "INR",
         "91",
-        2,
+        4,
         ("Pvt. Ltd.", "Ltd.", "LLP"),
         ("MG Road", "Nariman Point", "Connaught Place", "Anna Salai"),
         (
