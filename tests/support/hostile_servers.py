@@ -35,6 +35,7 @@ FUSION_USER = "INTEGRATION.USER"
 FUSION_CLIENT_ID = "acme-client"
 MAILCHIMP_USER = "oracle-mailchimp"  # the user name the Mailchimp client sends with its API key
 _CHUNK = 64 * 1024
+SHUTDOWN_POLL_S = 0.05
 
 Kind = Literal["echo", "redirect", "trickle_body", "trickle_headers", "flood", "ok"]
 ClientKind = Literal["fusion-basic", "fusion-oauth", "mailchimp-key", "mailchimp-oauth"]
@@ -78,7 +79,10 @@ class HostileServer:
         self._lock = threading.Lock()
         self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        # shutdown() waits for serve_forever's next poll: SHUTDOWN_POLL_S, not the default 0.5 s.
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(SHUTDOWN_POLL_S,), daemon=True
+        )
         self._thread.start()
 
     @property
