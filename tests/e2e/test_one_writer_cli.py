@@ -27,8 +27,11 @@ from tests.support.dagster_dev import poll
 from tests.support.expected import assert_audience_matches
 from tests.support.scenario import sole_holders
 
-# Long enough for a second process to start (importing Dagster takes ~4 s) while A's batch is held.
-BATCH_DELAY_MS = 9000
+# Long enough for a second process to start (importing Dagster takes ~4 s, twice that on a busy
+# machine, e.g. under 4 xdist workers on 2 cores) and find A's lease while A's batch is held.
+BATCH_DELAY_MS = 15000
+# Held until A is killed, which happens once B is seen waiting for A's lease (so no race with B's start).
+HELD_UNTIL_KILLED_MS = 30000
 NEW_NAME = "Renamed While Syncing Ltd"
 MAILCHIMP_STEPS = {"mailchimp_members", "mailchimp_sync_results"}
 
@@ -107,10 +110,11 @@ def test_a_second_sync_that_may_not_wait_long_enough_exits_1_naming_the_run_hold
 
 
 def test_the_lease_of_a_killed_sync_expires_and_the_next_sync_proceeds(world: CliWorld) -> None:
-    # A's batch is held only briefly: killed mid-write, its request still lands before B writes.
-    first, holder = start_slow_first_run(world, "--lease-ttl", "8", delay_ms=1500)
+    # A is killed mid-write (its batch held by the sandbox) once B is waiting for A's lease.
+    first, holder = start_slow_first_run(world, "--lease-ttl", "8", delay_ms=HELD_UNTIL_KILLED_MS)
     second = world.start_sync("B")  # starting up while A holds the tenant
     poll(world.batch_delayed, timeout_s=60, what="run A's batch reaching Mailchimp")
+    waiting = poll(lambda: world.run_waiting_for(holder), timeout_s=60, what="run B waiting for A's lease")
     first.kill()  # holding the tenant: no release, no teardown, no more renewals
     orphan = world.lease()
     assert orphan is not None and orphan.holder == holder
@@ -118,6 +122,7 @@ def test_the_lease_of_a_killed_sync_expires_and_the_next_sync_proceeds(world: Cl
     done = second.wait()
     assert done.code == 0, done.err
     run_b = done.report()["run_id"]
+    assert run_b == waiting
     with world.instance() as instance:
         assert logged(instance, run_b, f"tenant 'acme' is being synced by run {holder}")
     b_rows = world.store.ledger.for_run(TENANT, run_b)

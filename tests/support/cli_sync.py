@@ -133,6 +133,14 @@ class CliWorld:
         rules = self.mailchimp_control("GET", "/faults")["rules"]
         return any(r["kind"] == "delay" and r["fired"] >= 1 for r in rules)
 
+    def run_waiting_for(self, holder: str) -> str | None:
+        """The id of a run that has logged it is waiting for run `holder`'s lease, or None (yet)."""
+        with self.instance() as instance:
+            for run in instance.get_runs():
+                if run.run_id != holder and logged(instance, run.run_id, f"being synced by run {holder}"):
+                    return run.run_id
+        return None
+
     # ---- the Dagster instance -------------------------------------------------------------------
 
     @contextmanager
