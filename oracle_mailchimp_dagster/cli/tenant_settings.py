@@ -35,6 +35,7 @@ SETTING_PARAMS: dict[str, tuple[str, str]] = {
     "oracle_framework_version": ("oracle", "framework_version"),
     "oracle_overlap_minutes": ("oracle", "overlap_minutes"),
     "oracle_page_size": ("oracle", "page_size"),
+    "oracle_extract_concurrency": ("oracle", "extract_concurrency"),
     "mailchimp_list_id": ("mailchimp", "list_id"),
     "mailchimp_auth": ("mailchimp", "auth"),
     "mailchimp_api_base": ("mailchimp", "api_base"),
@@ -110,6 +111,11 @@ def setting_options(command: F) -> F:
         ),
         click.option("--oracle-overlap-minutes", type=click.IntRange(0, 1440), help="Look-back (default 5)."),
         click.option("--oracle-page-size", type=click.IntRange(1, 500), help="Rows per page (default 500)."),
+        click.option(
+            "--oracle-extract-concurrency",
+            type=click.IntRange(1, 16),
+            help="Pages read from Oracle at once, fewer while it throttles (default 4; 1: one at a time).",
+        ),
         click.option("--mailchimp-list-id", metavar="L", help="The audience id."),
         click.option(
             "--mailchimp-auth", type=_choices(MailchimpAuthMode), help="api_key (default) or oauth."

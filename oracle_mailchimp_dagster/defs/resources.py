@@ -15,7 +15,7 @@ from pydantic import Field
 
 from oracle_mailchimp_dagster.defs.step import TenantStep, is_last_tenant_step
 from oracle_mailchimp_dagster.errors import UserError
-from oracle_mailchimp_dagster.fusion import FusionClient, FusionClientOptions
+from oracle_mailchimp_dagster.fusion import FusionClient
 from oracle_mailchimp_dagster.http import RetryPolicy, Timeouts
 from oracle_mailchimp_dagster.mailchimp import MailchimpClient, MailchimpClientOptions
 from oracle_mailchimp_dagster.mailchimp.settings import MAX_CONCURRENCY
@@ -30,6 +30,7 @@ from oracle_mailchimp_dagster.store.location import normalise_url, resolve_datab
 from oracle_mailchimp_dagster.store.migrate import ensure_schema_current
 from oracle_mailchimp_dagster.store.records import Lease
 from oracle_mailchimp_dagster.store.sync_store import SyncStore
+from oracle_mailchimp_dagster.tenants.client_settings import fusion_options_for
 from oracle_mailchimp_dagster.tenants.connections import fusion_connection, mailchimp_connection
 from oracle_mailchimp_dagster.tenants.model import TenantConfig
 from oracle_mailchimp_dagster.tenants.registry import TenantRegistry
@@ -175,9 +176,8 @@ class FusionResource(_HttpClientResource):
     )
 
     def client(self, tenant: TenantConfig, registry: TenantRegistry) -> CustomerSource:
-        options = FusionClientOptions(
-            page_size=tenant.oracle.page_size,
-            overlap=timedelta(minutes=tenant.oracle.overlap_minutes),
+        options = fusion_options_for(
+            tenant.oracle,
             retry=RetryPolicy(max_attempts=self.max_attempts, max_total_s=self.max_retry_seconds),
             timeouts=self._timeouts(),
             max_response_bytes=self.max_response_bytes,
