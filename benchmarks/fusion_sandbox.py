@@ -27,6 +27,7 @@ import requests
 from oracle_mailchimp_dagster.sandbox.fusion import (
     FusionSandboxConfig,
     RunningFusionSandbox,
+    keys,
     start_fusion_sandbox,
 )
 from oracle_mailchimp_dagster.sandbox.fusion.generator import CustomerGenerator
@@ -211,8 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fields", default=None, help="comma-separated fields (default: every attribute)")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
-    if args.customers < 1:
-        parser.error("--customers must be at least 1")
+    if not 1 <= args.customers <= keys.MAX_SLOTS // 2:
+        parser.error(f"--customers must be between 1 and {keys.MAX_SLOTS // 2}")
     if args.mode == "data":
         print(json.dumps(data_figures(args.customers, args.seed)), flush=True)
         return 0
