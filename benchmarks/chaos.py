@@ -4,11 +4,14 @@
 
 Each round changes Oracle (renames, email changes, inactivations, new customers) and sometimes has a
 contact unsubscribe in Mailchimp, starts `oracle-mailchimp sync` as a real process and kills it with
-SIGKILL, then reruns the sync to completion. The rounds take turns: a random delay into extraction,
-into planning or into the Mailchimp writes (after the harness sees that step start in the Dagster
-instance), between the writes and the ledger commit (the run kills itself there:
-ORACLE_MAILCHIMP_CRASH_AT=kill:before_commit), or at any moment. After the last round the audience is
-compared with an independent expectation (tests/support/expected.py):
+SIGKILL, then reruns the sync to completion. Each round also renames a block of customers, and the
+runs settle chunks of 100 customers (ORACLE_MAILCHIMP_CHUNK_SIZE), so a round's run has several chunk
+commits. The rounds take turns: a random delay into extraction, into planning or into the Mailchimp
+writes (after the harness sees that step start in the Dagster instance), between the writes and the
+first chunk's commit (the run kills itself there: ORACLE_MAILCHIMP_CRASH_AT=kill:before_commit),
+between the first chunk's commit and the others (kill:after_chunk_commit@1), or at any moment of the
+run (a delay up to the previous round's run time). After the last round the audience is compared with
+an independent expectation (tests/support/expected.py):
 
 - lost: an address an active customer holds that is not a live member with the customer's data;
 - duplicated: a live member that no active customer holds (a copy left by a half-done email change);
@@ -37,6 +40,7 @@ from typing import Any
 import requests
 
 from benchmarks.sync import start_sandbox
+from oracle_mailchimp_dagster.pipeline.plan import CHUNK_SIZE_ENV
 from oracle_mailchimp_dagster.store.engine import Database
 from oracle_mailchimp_dagster.store.migrate import upgrade_schema
 from oracle_mailchimp_dagster.tenants.env_file import secrets_from_env, tenant_from_env
@@ -129,6 +133,15 @@ def change_oracle(sandboxes: Sandboxes, rng: random.Random, round_no: int, histo
         "CustomerClassCode": "SMB",
     }
     sandboxes.fusion_call("POST", "/customers", json=new)
+    for index, customer in enumerate(rng.sample(active, min(len(active), BULK_RENAMES))):
+        body = {"OrganizationName": f"Bulk {round_no}-{index} AG"}
+        sandboxes.fusion_call("PATCH", f"/customers/{customer['PartyNumber']}", json=body)
+
+
+# Renames per round besides the handful above, and customers per chunk: a round's run commits several
+# chunks, so kills land between them.
+BULK_RENAMES = 250
+CHUNK_SIZE = 100
 
 
 def sync_command() -> list[str]:
@@ -143,7 +156,8 @@ def run_to_end(env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
 
 # Where a round kills the run: after a step has started (a random delay into it), between the
 # Mailchimp writes and the ledger commit (the run kills itself there), or at a random moment.
-PHASES = ("extraction", "planning", "mailchimp writes", "before commit", "anywhere")
+PHASES = ("extraction", "planning", "mailchimp writes", "before commit", "between chunk commits", "anywhere")
+CRASH_OF_PHASE = {"before commit": "kill:before_commit", "between chunk commits": "kill:after_chunk_commit@1"}
 STEP_OF_PHASE = {
     "extraction": "fusion_customers",
     "planning": "mailchimp_members",
@@ -164,13 +178,15 @@ def started_steps(instance: Any, known_runs: set[str]) -> set[str]:
     }
 
 
-def run_and_kill(env: Mapping[str, str], phase: str, rng: random.Random, full_run_s: float) -> dict[str, Any]:
-    """Start a sync and SIGKILL it in `phase` (unless it finished first); say whether it was killed."""
+def run_and_kill(env: Mapping[str, str], phase: str, rng: random.Random, run_s: float) -> dict[str, Any]:
+    """Start a sync and SIGKILL it in `phase` (unless it finished first); say whether it was killed.
+    `run_s`: how long the previous round's run took (the bound of a kill at any moment)."""
     import dagster as dg
 
     child_env = dict(env)
-    if phase == "before commit":
-        child_env["ORACLE_MAILCHIMP_CRASH_AT"] = "kill:before_commit"
+    crash = CRASH_OF_PHASE.get(phase)
+    if crash is not None:
+        child_env["ORACLE_MAILCHIMP_CRASH_AT"] = crash
     os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
     with dg.DagsterInstance.get() as instance:
         known = {r.run_id for r in instance.get_runs()}
@@ -178,7 +194,7 @@ def run_and_kill(env: Mapping[str, str], phase: str, rng: random.Random, full_ru
             sync_command(), env=child_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         step = STEP_OF_PHASE.get(phase)
-        delay = rng.uniform(0.0, 0.6) if step else rng.uniform(0.5, full_run_s * 0.9)
+        delay = rng.uniform(0.0, 0.6) if step else rng.uniform(0.5, max(run_s * 0.8, 0.6))
         if step is not None:
             deadline = time.monotonic() + STEP_WAIT_S
             while proc.poll() is None and step not in started_steps(instance, known):
@@ -186,7 +202,7 @@ def run_and_kill(env: Mapping[str, str], phase: str, rng: random.Random, full_ru
                     break
                 time.sleep(0.05)  # polling the instance for the step, with a deadline
         try:
-            proc.wait(timeout=delay if phase != "before commit" else RUN_TIMEOUT_S)
+            proc.wait(timeout=delay if crash is None else RUN_TIMEOUT_S)
             killed = proc.returncode == -signal.SIGKILL
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGKILL)
@@ -240,6 +256,7 @@ def prepare(
     }
     env.pop("ORACLE_MAILCHIMP_MASTER_KEY", None)
     env.pop("ORACLE_MAILCHIMP_CRASH_AT", None)
+    env[CHUNK_SIZE_ENV] = str(CHUNK_SIZE)
     os.environ.update({k: env[k] for k in ("ORACLE_MAILCHIMP_DATABASE_URL", "ORACLE_MAILCHIMP_KEY_FILE")})
     sandbox = start_sandbox(customers, root / "sandbox.env", latency)
     values = dict(line.split("=", 1) for line in (root / "sandbox.env").read_text().splitlines())
@@ -275,12 +292,15 @@ def main(argv: list[str] | None = None) -> int:
             full_run_s = time.monotonic() - started
             if first.returncode != 0:
                 history.failed_reruns.append(first.stdout[-500:] + first.stderr[-500:])
+            run_s = full_run_s
             for round_no in range(args.kills):
                 change_oracle(sandboxes, rng, round_no, history)
                 if not args.no_kill:
                     phase = PHASES[round_no % len(PHASES)]
-                    history.kills.append(run_and_kill(env, phase, rng, full_run_s))
+                    history.kills.append(run_and_kill(env, phase, rng, run_s))
+                started = time.monotonic()
                 rerun = run_to_end(env)
+                run_s = time.monotonic() - started
                 if rerun.returncode != 0:
                     history.failed_reruns.append(rerun.stdout[-500:] + rerun.stderr[-500:])
             counts = audit(sandboxes, history)

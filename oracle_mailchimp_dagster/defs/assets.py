@@ -134,7 +134,12 @@ def mailchimp_members(
             merge_fields = client.get_merge_fields(step.tenant.mailchimp.list_id)
         directory = step_directory(context, step.tenant_id)
         plan = build_plan(
-            extract, step.tenant, merge_fields, step.store, directory, chunk_size=config.chunk_size
+            extract,
+            step.tenant,
+            merge_fields,
+            step.store,
+            directory,
+            chunk_size=config.resolved_chunk_size(),
         )
         prune_other_runs(directory)
     limit = check_thresholds.max_invalid_rate

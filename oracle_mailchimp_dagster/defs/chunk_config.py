@@ -6,15 +6,19 @@ from pydantic import Field
 
 from oracle_mailchimp_dagster.defs.run_config import ResultsConfig
 from oracle_mailchimp_dagster.pipeline.apply import CHUNKS_IN_FLIGHT
-from oracle_mailchimp_dagster.pipeline.plan import DEFAULT_CHUNK_SIZE
+from oracle_mailchimp_dagster.pipeline.plan import default_chunk_size
 
 
 class PlanConfig(dg.Config):
     """`chunk_size`: customers planned, sent and committed together. Smaller chunks lose less to a
     killed run (what it had not committed is sent again) and commit more often; a group of customers
-    sharing an address is never split, so a chunk may exceed it."""
+    sharing an address is never split, so a chunk may exceed it. Default: ORACLE_MAILCHIMP_CHUNK_SIZE,
+    else 2,000."""
 
-    chunk_size: int = Field(default=DEFAULT_CHUNK_SIZE, ge=1, le=100_000)
+    chunk_size: int | None = Field(default=None, ge=1, le=100_000)
+
+    def resolved_chunk_size(self) -> int:
+        return self.chunk_size or default_chunk_size()
 
 
 class ChunkedResultsConfig(ResultsConfig):

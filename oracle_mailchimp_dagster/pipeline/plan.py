@@ -7,6 +7,7 @@ the IO manager) is small: where they are, the run's counts, and the state it was
 removal guard sees the run's total before the plan is handed on, so before any write.
 """
 
+import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -37,6 +38,19 @@ PREVIEW_ROWS = 20
 # Customers per chunk unless the run says otherwise: what one commit settles, and about what a run
 # killed mid-load sends again (docs/DECISIONS.md, "Streaming through chunks").
 DEFAULT_CHUNK_SIZE = 2000
+CHUNK_SIZE_ENV = "ORACLE_MAILCHIMP_CHUNK_SIZE"
+
+
+def default_chunk_size() -> int:
+    """ORACLE_MAILCHIMP_CHUNK_SIZE when set (a deployment's default; drills use small chunks), else
+    DEFAULT_CHUNK_SIZE; a value that is not a positive integer is a configuration error."""
+    raw = os.environ.get(CHUNK_SIZE_ENV, "").strip()
+    if not raw:
+        return DEFAULT_CHUNK_SIZE
+    if not raw.isdigit() or int(raw) < 1:
+        raise UserError(f"{CHUNK_SIZE_ENV} must be a positive whole number of customers, not '{raw[:20]}'")
+    return int(raw)
+
 
 QUARANTINED_REASON = "quarantined: a malformed row from Oracle"
 

@@ -15,6 +15,7 @@ from sqlalchemy.engine import URL
 from oracle_mailchimp_dagster.defs.assets import fusion_customers, mailchimp_members, mailchimp_sync_results
 from oracle_mailchimp_dagster.defs.partitions import TENANTS
 from oracle_mailchimp_dagster.pipeline import apply
+from oracle_mailchimp_dagster.pipeline.plan import CHUNK_SIZE_ENV
 from oracle_mailchimp_dagster.secrets import KeyStore
 from oracle_mailchimp_dagster.store.engine import Database
 from oracle_mailchimp_dagster.store.sync_store import SyncStore
@@ -169,3 +170,14 @@ def test_a_chunk_commit_is_refused_once_the_state_changed_since_the_run_s_previo
     )
     assert len({e.customer_key for e in world.store.ledger.for_run(TENANT, refused.run_id)}) <= 2 * SMALL
     assert world.store.marks.version(TENANT) == 3
+
+
+def test_the_chunk_size_defaults_to_the_deployment_s_setting(
+    chunked_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CHUNK_SIZE_ENV, "500")
+    result = chunked_world.run({})
+    assert 4 <= metadata(result, "mailchimp_members")["chunks"] <= 6
+    monkeypatch.setenv(CHUNK_SIZE_ENV, "many")
+    with pytest.raises(dg.Failure, match="ORACLE_MAILCHIMP_CHUNK_SIZE must be a positive whole number"):
+        chunked_world.run({})
