@@ -114,7 +114,11 @@ def add(tenant_id: str, disabled: bool, **params: Any) -> None:
 @TENANT_ID
 @setting_options
 @click.option(
-    "--enable/--disable", "enabled", default=None, help="Schedule the tenant, or stop scheduling it."
+    "--enable/--disable",
+    "--enabled/--disabled",
+    "enabled",
+    default=None,
+    help="Schedule the tenant, or stop scheduling it (--disabled as at `tenants add`).",
 )
 @click.option("--reset-state", is_flag=True, help=RESET_STATE_HELP)
 @click.option("--no-alert-webhook", is_flag=True, help="Remove the tenant's alert webhook (no more alerts).")

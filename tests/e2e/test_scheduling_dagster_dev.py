@@ -131,7 +131,7 @@ def test_a_tenant_added_under_dagster_dev_is_scheduled_until_disabled_and_ui_run
         assert any(f"{TENANT}: scheduled '* * * * *' UTC; next due" in line for line in said), said
         assert any(line.startswith("next due per tenant (1 scheduled)") for line in said), said
 
-        cli(workspace, "tenants", "update", TENANT, "--disable")
+        cli(workspace, "tenants", "update", TENANT, "--disabled")  # the spelling; --disable works too
         disabled_at = time.time()
         # The first tick that started after the change sees it; a tick that started after the next
         # due minute would have requested that minute, were the tenant enabled.
