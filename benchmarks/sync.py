@@ -123,9 +123,15 @@ def run_sync(
 def change_customers(fusion_base: str, share: float, seed: int) -> int:
     """Rename `share` of Oracle's customers in one mutation call (the next incremental run reads them)."""
     control = fusion_base.rstrip("/") + "/__sandbox"
-    answer = requests.get(control + "/customers", params={"limit": 100_000}, timeout=120)
-    answer.raise_for_status()
-    numbers = [c["PartyNumber"] for c in answer.json()["items"]]
+    numbers: list[str] = []
+    while True:  # page by page, keeping the numbers only: the harness's memory is measured too
+        params = {"offset": len(numbers), "limit": 5000}
+        answer = requests.get(control + "/customers", params=params, timeout=120)
+        answer.raise_for_status()
+        items = answer.json()["items"]
+        numbers += [c["PartyNumber"] for c in items]
+        if len(items) < 5000:
+            break
     picked = random.Random(seed).sample(numbers, max(1, int(len(numbers) * share)))
     ops = [
         {"op": "update", "party_number": n, "changes": {"OrganizationName": f"Renamed {i} Ltd"}}

@@ -8,9 +8,9 @@ is settled.
 Every commit compares and sets the tenant's state version: the first expects the version the plan
 was made against, each later one the version the previous commit of this run left (a commit that
 changed nothing leaves it as it was), so another writer in between (a reset, a re-executed old plan)
-stops the run at its next commit. Chunks hold disjoint customers and addresses, so two execute at
-once (the next one's writes overlap this one's tags and commit); commits are made one at a time, in
-the order chunks finish.
+stops the run at its next commit. Chunks hold disjoint customers and addresses, so several execute
+at once (three by default: one's writes overlap the others' tags and commits); commits are made one
+at a time, in the order chunks finish.
 """
 
 from collections import Counter
@@ -31,7 +31,7 @@ from oracle_mailchimp_dagster.sync.model import MemberState, PlannedAction
 from oracle_mailchimp_dagster.sync.outcomes import FAILED, RecordOutcome, not_sent
 from oracle_mailchimp_dagster.tenants.model import TenantConfig
 
-CHUNKS_IN_FLIGHT = 2
+CHUNKS_IN_FLIGHT = 3
 FAILURE_SAMPLE = 20
 # PostgreSQL plans lookups from table statistics; a bulk load refreshes them as member state doubles
 # (20,000 rows, 40,000, ...), not after every chunk (see `store.runs.ANALYZE_AFTER_ROWS`).
