@@ -24,16 +24,12 @@ from typing import Any
 
 import requests
 
+from benchmarks.clients import fusion_client
 from oracle_mailchimp_dagster.fusion import (
     MAX_EXTRACT_CONCURRENCY,
-    FusionClient,
-    FusionClientOptions,
-    FusionConnection,
-    FusionOAuth,
 )
 from oracle_mailchimp_dagster.sandbox.common.latency import LatencyProfile
 from oracle_mailchimp_dagster.sandbox.fusion import (
-    ACCOUNTS_PATH,
     FusionSandboxConfig,
     RunningFusionSandbox,
     keys,
@@ -41,23 +37,6 @@ from oracle_mailchimp_dagster.sandbox.fusion import (
 )
 
 ORACLE_REQUEST_S, ORACLE_ROW_S = 0.300, 0.001
-
-
-def client_for(sandbox: RunningFusionSandbox, framework_version: int, concurrency: int) -> FusionClient:
-    config = sandbox.config
-    connection = FusionConnection(
-        tenant="bench",
-        base_url=sandbox.url,
-        resource_path=ACCOUNTS_PATH,
-        framework_version=framework_version,
-        auth=FusionOAuth(
-            token_url=sandbox.token_url,
-            client_id=config.client_id,
-            client_secret=config.client_secret,
-            scope=config.scope,
-        ),
-    )
-    return FusionClient(connection, FusionClientOptions(extract_concurrency=concurrency))
 
 
 def sandbox_get(sandbox: RunningFusionSandbox, path: str) -> Any:
@@ -74,7 +53,7 @@ def extract(
         rule = {"kind": "rate_limit", "retry_after": 1, "path": "/accounts$", "skip": 40, "times": burst}
         requests.post(sandbox.control_url + "/faults", json=rule, timeout=30).raise_for_status()
     now = datetime.fromisoformat(sandbox_get(sandbox, "/clock")["now"])
-    client = client_for(sandbox, framework_version, concurrency)
+    client = fusion_client(sandbox, framework_version, concurrency)
     seen = bytearray(sandbox.sandbox.store.size)  # one byte per customer: came once, or not yet
     repeated = 0
     started = time.perf_counter()

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,35 +31,12 @@ from oracle_mailchimp_dagster.store.location import normalise_url
 from oracle_mailchimp_dagster.store.schema import connection_slots
 from oracle_mailchimp_dagster.sync.identity import credential_fingerprint
 from tests.support.dagster_dev import poll
+from tests.support.fake_time import FakeTime
 
-T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 TTL = timedelta(seconds=30)
 KEY = "0123456789abcdef0123456789abcdef-us6"
 FINGERPRINT = credential_fingerprint(KEY)
 OTHER = credential_fingerprint("fedcba9876543210fedcba9876543210-us6")
-
-
-@dataclass
-class FakeTime:
-    """A clock, a monotonic clock and sleep in one: sleeping moves both clocks, and is recorded."""
-
-    now: datetime = T0
-    elapsed: float = 0.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def clock(self) -> datetime:
-        return self.now
-
-    def monotonic(self) -> float:
-        return self.elapsed
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.advance(seconds)
-
-    def advance(self, seconds: float) -> None:
-        self.elapsed += seconds
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture

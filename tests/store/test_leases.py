@@ -1,8 +1,7 @@
 """Tenant leases on SQLite and PostgreSQL: one holder at a time, takeover only after expiry, waiting
 with backoff, and atomic acquisition between two real processes."""
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
 
@@ -10,30 +9,10 @@ import pytest
 
 from oracle_mailchimp_dagster.store import Database, Lease, LeaseBusyError, LeaseStore, TenantNotFoundError
 from oracle_mailchimp_dagster.store import tenant_rows as rows
+from tests.support.fake_time import T0, FakeTime
 from tests.support.lease_race import counter_value, race
 
-T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 TTL = timedelta(seconds=60)
-
-
-@dataclass
-class FakeTime:
-    """A clock, a monotonic clock and sleep in one: sleeping moves both clocks, and is recorded."""
-
-    now: datetime = T0
-    elapsed: float = 0.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def clock(self) -> datetime:
-        return self.now
-
-    def monotonic(self) -> float:
-        return self.elapsed
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.elapsed += seconds
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture
