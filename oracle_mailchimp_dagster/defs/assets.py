@@ -83,7 +83,7 @@ def fusion_customers(
             "rows": extract.rows,
             "retries_due": len(extract.retry_keys),
             "pages": int(extract.stats.get("pages", 0) + calls.get("pages", 0)),
-            "http_calls": int(calls.get("requests", 0)),
+            "http_calls": int(calls.get("http_calls", 0)),
             "token_fetches": int(calls.get("token_fetches", 0)),
             "duration_s": round(duration, 3),
             "lease_waited_s": round(step.lease_waited_s, 3),

@@ -24,6 +24,9 @@ def test_initial_sync_builds_the_expected_audience(sync_harness: SyncHarness) ->
     materialization = result.asset_materializations_for_node("mailchimp_sync_results")[0]
     assert materialization.metadata["outcome_created"].value == len(members)
     assert materialization.metadata["ledger_run_id"].value == result.run_id
+    # The real client's counters reach the extract's metadata (it counts `http_calls`, not `requests`).
+    extract = result.asset_materializations_for_node("fusion_customers")[0].metadata
+    assert extract["http_calls"].value >= extract["pages"].value > 0
 
 
 def test_initial_sync_on_postgresql_storage_and_app_database(postgres_sync_harness: SyncHarness) -> None:

@@ -68,7 +68,7 @@ class InMemoryCustomerStream:
         for start in range(0, max(len(self._rows), 1), size):
             page = self._rows[start : start + size]
             for counters in (self.stats, self._client_stats):
-                counters.add("requests")
+                counters.add("http_calls")
             self.stats.add("pages")
             self.stats.add("records", len(page))
             for row in page:
@@ -139,7 +139,7 @@ class InMemoryFusion:
         numbers = sorted(set(party_numbers))
         self.calls.append(FusionCall("fetch_customers_by_numbers", numbers=tuple(numbers)))
         for _ in range(0, len(numbers), _LOOKUP_CHUNK):
-            self.stats.add("requests")
+            self.stats.add("http_calls")
             self.stats.add("pages")
         wanted = set(numbers)
         return sorted(
@@ -148,5 +148,5 @@ class InMemoryFusion:
 
     def has_changes_after(self, after: datetime) -> bool:
         self.calls.append(FusionCall("has_changes_after", changed_after=after))
-        self.stats.add("requests")
+        self.stats.add("http_calls")
         return any(c.last_update_date > after for c in self._customers.values())
