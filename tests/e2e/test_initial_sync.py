@@ -26,7 +26,9 @@ def test_initial_sync_builds_the_expected_audience(sync_harness: SyncHarness) ->
     assert materialization.metadata["ledger_run_id"].value == result.run_id
     # The real client's counters reach the extract's metadata (it counts `http_calls`, not `requests`).
     extract = result.asset_materializations_for_node("fusion_customers")[0].metadata
-    assert extract["http_calls"].value >= extract["pages"].value > 0
+    http_calls, pages = extract["http_calls"].value, extract["pages"].value
+    assert isinstance(http_calls, int) and isinstance(pages, int)
+    assert http_calls >= pages > 0
 
 
 def test_initial_sync_on_postgresql_storage_and_app_database(postgres_sync_harness: SyncHarness) -> None:
