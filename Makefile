@@ -3,14 +3,23 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The benchmark's peers (drt-core, the official Mailchimp SDK) and matplotlib live apart from the project.
+PEERS_VENV := .venv-peers
+PEERS_STAMP := $(PEERS_VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest load dev sandbox chaos clean
+.PHONY: demo test lint typecheck pytest load dev sandbox chaos bench bench-tenants bench-resume clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip==26.3
 	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
+
+$(PEERS_STAMP): benchmarks/peers/requirements.txt
+	$(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip install -q --upgrade pip==26.3
+	$(PEERS_VENV)/bin/python -m pip install -q -r benchmarks/peers/requirements.txt
+	touch $(PEERS_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/oracle-mailchimp demo
@@ -51,5 +60,21 @@ sandbox: $(STAMP)
 chaos: $(STAMP)
 	$(BIN)/python -m benchmarks.chaos --kills 20 --customers 2000 --latency realistic
 
+# Not in CI (about an hour on 2 cores): initial loads of 1k, 10k, 100k and 1M customers (realistic latency,
+# and 1M with none for memory), an incremental run (1% changed) and a no-op tick on 100k, with drt-core and a
+# per-record mailchimp-marketing loop on the same sandboxes; rewrites BENCHMARKS.md and docs/benchmarks/*.png.
+# `make bench BENCH_ARGS="--sizes 1000 --sdk-sizes 1000 --check-sizes 1000 --then-sizes 1000"` is a quick look.
+BENCH_ARGS ?= --with-1m
+bench: $(STAMP) $(PEERS_STAMP)
+	$(BIN)/python -m benchmarks.report --peers-venv $(PEERS_VENV) $(BENCH_ARGS)
+
+# The sensors and schedules' ticks over 200 tenants (one with a broken pod), with realistic latency.
+bench-tenants: $(STAMP)
+	$(BIN)/python -m benchmarks.tenants --tenants 200 --latency realistic
+
+# SIGKILL a 100k initial load at 60% of its member writes, rerun it: the rerun's share of a full load's writes.
+bench-resume: $(STAMP)
+	$(BIN)/python -m benchmarks.resume --customers 100000
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PEERS_VENV) .pytest_cache .mypy_cache .ruff_cache

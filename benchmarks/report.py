@@ -1,8 +1,8 @@
 """Benchmarks against the peers: run them, keep their JSON, regenerate BENCHMARKS.md and its plots.
 
     .venv/bin/python -m benchmarks.report [--sizes 1000,10000,100000] [--sdk-sizes 1000,10000]
-        [--check-sizes 1000,10000,100000] [--with-1m] [--tools connector,check,drt,sdk] [--reuse]
-        [--render-only] [--peers-venv .venv-peers]
+        [--check-sizes 1000,10000,100000] [--then-sizes 100000] [--with-1m]
+        [--tools connector,check,drt,sdk] [--reuse] [--render-only] [--peers-venv .venv-peers]
 
 Every run starts fresh sandboxes in their own process with the same customer count and latency
 profile: `connector` is benchmarks.sync (the Dagster job in its process), `check` the connector's
@@ -11,7 +11,9 @@ process, own rusage, plus how right the audience is). The per-record SDK loop ma
 so it is capped (--sdk-sizes). Each result lands in benchmarks/results/<tool>-<latency>-<customers>.json;
 the tables between BENCHMARKS.md's generated markers and docs/benchmarks/*.png are rebuilt from all of
 them (the plots in the peers venv, which has matplotlib). Result keys are read tolerantly: a key a run
-did not print is a blank cell.
+did not print is a blank cell. Besides initial loads, the connector is timed on the runs that follow one
+(--then-sizes): an incremental run with 1% of the customers changed and a no-op tick; and --with-1m adds
+a million customers twice, with realistic latency and with none (memory).
 """
 
 import argparse
@@ -42,15 +44,21 @@ ORACLE_KEYS = ("oracle_requests", "oracle_calls", "fusion_requests")
 MAILCHIMP_KEYS = ("mailchimp_requests", "mailchimp_calls")
 
 
+THEN = ("incremental", "noop")  # benchmarks.sync --then: the run timed after an initial load
+RUN_LABELS = {"none": "initial load", "incremental": "incremental, 1% changed", "noop": "no-op tick"}
+
+
 @dataclass(frozen=True)
 class Run:
     tool: str
     customers: int
     latency: str = "realistic"
+    then: str = "none"  # "none": the initial load is timed; else the run after it (connector only)
 
     @property
     def key(self) -> str:
-        return f"{self.tool}-{self.latency}-{self.customers}"
+        base = f"{self.tool}-{self.latency}-{self.customers}"
+        return base if self.then == "none" else f"{base}-{self.then}"
 
 
 # --- rendering (pure) --------------------------------------------------------------------------------
@@ -78,11 +86,26 @@ def label(entry: Mapping[str, Any]) -> str:
     return LABELS.get(entry["tool"], entry["tool"]).format(version=version)
 
 
+def then_of(entry: Mapping[str, Any]) -> str:
+    return str(entry.get("then") or "none")
+
+
 def ordered(entries: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     rank = {tool: i for i, tool in enumerate(TOOLS)}
+    runs = {then: i for i, then in enumerate(("none", *THEN))}
     return sorted(
-        entries, key=lambda e: (e["latency"] != "realistic", e["customers"], rank.get(e["tool"], 9))
+        entries,
+        key=lambda e: (
+            e["latency"] != "realistic",
+            e["customers"],
+            rank.get(e["tool"], 9),
+            runs.get(then_of(e), 9),
+        ),
     )
+
+
+def initial(entries: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return [e for e in entries if then_of(e) == "none"]
 
 
 def table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
@@ -98,6 +121,7 @@ def performance_rows(entries: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
         rows.append(
             [
                 label(entry),
+                RUN_LABELS.get(then_of(entry), then_of(entry)),
                 entry["customers"],
                 entry["latency"],
                 r.get("wall_seconds"),
@@ -106,6 +130,7 @@ def performance_rows(entries: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
                 first(r, MAILCHIMP_KEYS),
                 r.get("created"),
                 r.get("sequential_bound_seconds"),
+                r.get("ratio"),
             ]
         )
     return rows
@@ -127,7 +152,7 @@ def reported_counts(entry: Mapping[str, Any]) -> tuple[Any, Any]:
 
 def correctness_rows(entries: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
     rows = []
-    for entry in ordered(entries):
+    for entry in ordered(initial(entries)):
         r = entry.get("result") or {}
         check = r.get("correctness")
         if not check:
@@ -143,7 +168,10 @@ def failures(entries: Iterable[Mapping[str, Any]]) -> list[str]:
     """Runs without figures, and runs that exited non-zero (benchmarks.sync does over its own limits)."""
     lines = []
     for entry in ordered(entries):
-        where, code = f"- {label(entry)}, {entry['customers']:,} customers:", entry.get("exit_code")
+        then = then_of(entry)
+        run = "" if then == "none" else f" ({RUN_LABELS.get(then, then)})"
+        where = f"- {label(entry)}, {entry['customers']:,} customers{run}:"
+        code = entry.get("exit_code")
         if (entry.get("result") or {}).get("wall_seconds") is None:
             lines.append(f"{where} no result (exit {code})")
         elif code not in (0, None):
@@ -175,6 +203,7 @@ def generated_section(entries: Sequence[Mapping[str, Any]], plots: Sequence[str]
         *table(
             (
                 "Tool",
+                "Run",
                 "Customers",
                 "Latency",
                 "Wall s",
@@ -183,6 +212,7 @@ def generated_section(entries: Sequence[Mapping[str, Any]], plots: Sequence[str]
                 "Mailchimp calls",
                 "Members created",
                 "sequential_bound_seconds",
+                "Wall / bound",
             ),
             performance_rows(entries),
         ),
@@ -225,7 +255,7 @@ def update_document(text: str, section: str) -> str:
 def plot_series(entries: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """Per tool (and latency, when not realistic): points of customers, wall seconds and peak MiB."""
     series: dict[str, list[dict[str, Any]]] = {}
-    for entry in ordered(entries):
+    for entry in ordered(initial(entries)):
         r = entry.get("result") or {}
         if r.get("wall_seconds") is None:
             continue
@@ -249,7 +279,8 @@ def load_results(directory: Path) -> list[dict[str, Any]]:
 def command(run: Run, peers_venv: Path) -> list[str]:
     python = sys.executable
     if run.tool == "connector":
-        return [python, "-m", "benchmarks.sync", "--customers", str(run.customers), "--latency", run.latency]
+        argv = [python, "-m", "benchmarks.sync", "--customers", str(run.customers), "--latency", run.latency]
+        return argv if run.then == "none" else [*argv, "--then", run.then]
     tool = "connector" if run.tool == "check" else run.tool
     base = [python, "-m", "benchmarks.peers.run", "--tool", tool, "--customers", str(run.customers)]
     return [*base, "--latency", run.latency, "--peers-venv", str(peers_venv)]
@@ -278,6 +309,7 @@ def execute(run: Run, peers_venv: Path, results: Path) -> dict[str, Any]:
         "tool": run.tool,
         "customers": run.customers,
         "latency": run.latency,
+        "then": run.then,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join(["python", *argv[1:]]).replace(str(REPO) + "/", ""),
         "exit_code": done.returncode,
@@ -301,8 +333,10 @@ def plan(args: argparse.Namespace) -> list[Run]:
         "sdk": args.sdk_sizes,
     }
     runs = [Run(tool, n) for tool in TOOLS if tool in tools for n in sizes[tool]]
+    if "connector" in tools:
+        runs += [Run("connector", n, then=then) for n in args.then_sizes for then in THEN]
     if args.with_1m:
-        runs.append(Run("connector", 1_000_000, "none"))
+        runs += [Run("connector", 1_000_000), Run("connector", 1_000_000, "none")]
     return runs
 
 
@@ -335,7 +369,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--check-sizes", type=sizes, default=[1_000, 10_000, 100_000], help="the connector CLI"
     )
-    parser.add_argument("--with-1m", action="store_true", help="also 1M customers, --latency none")
+    parser.add_argument(
+        "--then-sizes",
+        type=sizes,
+        default=[100_000],
+        help="the connector's incremental run (1%% changed) and no-op tick after an initial load",
+    )
+    parser.add_argument(
+        "--with-1m", action="store_true", help="also 1M customers, realistic latency and --latency none"
+    )
     parser.add_argument("--tools", default=",".join(TOOLS))
     parser.add_argument("--reuse", action="store_true", help="keep results already in benchmarks/results")
     parser.add_argument("--render-only", action="store_true", help="no runs: rebuild from the results")

@@ -37,7 +37,7 @@ def test_performance_table_has_one_row_per_run_in_order_with_blanks_for_missing_
     entries: list[dict[str, Any]],
 ) -> None:
     rows = rows_of(report.generated_section(entries, []), "### Speed, memory and calls")
-    assert [(r[0], r[1]) for r in rows] == [
+    assert [(r[0], r[2]) for r in rows] == [
         ("oracle-mailchimp-dagster (benchmarks.sync)", "1,000"),
         ("oracle-mailchimp-dagster (`oracle-mailchimp sync` CLI)", "1,000"),
         ("drt-core 1.2.1 (rest_api, batch of 500)", "1,000"),
@@ -45,11 +45,12 @@ def test_performance_table_has_one_row_per_run_in_order_with_blanks_for_missing_
         ("oracle-mailchimp-dagster (benchmarks.sync)", "10,000"),
         ("drt-core ? (rest_api, batch of 500)", "10,000"),
     ]
-    assert rows[0][2:] == ["realistic", "9.5", "301.2", "3", "23", "816", "3.4"]
-    assert rows[3][5:8] == ["3", "1,679", "816"]
+    assert {r[1] for r in rows} == {"initial load"}
+    assert rows[0][3:] == ["realistic", "9.5", "301.2", "3", "23", "816", "3.4", ""]
+    assert rows[3][6:9] == ["3", "1,679", "816"]
     # benchmarks.sync without the call counts or the bound: blank cells, not an error.
-    assert rows[4][2:] == ["realistic", "20.0", "340.0", "", "", "8,160", ""]
-    assert rows[5][2:] == ["realistic", "", "", "", "", "", ""]
+    assert rows[4][3:] == ["realistic", "20.0", "340.0", "", "", "8,160", "", ""]
+    assert rows[5][3:] == ["realistic", "", "", "", "", "", "", ""]
 
 
 def test_correctness_table_lists_the_audited_runs_with_what_each_tool_says(
@@ -95,7 +96,12 @@ def test_the_document_keeps_its_prose_and_only_the_generated_section_changes(
 
 def test_plan_caps_the_sdk_loop_and_adds_1m_only_on_request() -> None:
     args = argparse.Namespace(
-        tools="connector,drt,sdk", sizes=[1000, 100_000], sdk_sizes=[1000], check_sizes=[], with_1m=True
+        tools="connector,drt,sdk",
+        sizes=[1000, 100_000],
+        sdk_sizes=[1000],
+        check_sizes=[],
+        then_sizes=[100_000],
+        with_1m=True,
     )
     keys = [run.key for run in report.plan(args)]
     assert keys == [
@@ -104,7 +110,43 @@ def test_plan_caps_the_sdk_loop_and_adds_1m_only_on_request() -> None:
         "drt-realistic-1000",
         "drt-realistic-100000",
         "sdk-realistic-1000",
+        "connector-realistic-100000-incremental",
+        "connector-realistic-100000-noop",
+        "connector-realistic-1000000",
         "connector-none-1000000",
+    ]
+    then_runs = [run for run in report.plan(args) if run.then != "none"]
+    assert [report.command(run, Path("peers"))[-2:] for run in then_runs] == [
+        ["--then", "incremental"],
+        ["--then", "noop"],
+    ]
+    args.tools = "drt"
+    assert all(run.tool == "drt" or run.customers == 1_000_000 for run in report.plan(args))
+
+
+def test_runs_after_an_initial_load_get_their_own_rows_and_stay_out_of_plots_and_correctness(
+    entries: list[dict[str, Any]],
+) -> None:
+    base = {"tool": "connector", "customers": 100_000, "latency": "realistic", "exit_code": 0}
+    incremental = {**base, "then": "incremental", "result": {"wall_seconds": 12.5, "ratio": 0.3}}
+    noop = {**base, "then": "noop", "result": {"wall_seconds": 2.5, "correctness": {"expected": 1}}}
+    initial = {**base, "result": {"wall_seconds": 140.0}}
+    runs = [*entries, noop, incremental, initial]
+    rows = rows_of(report.generated_section(runs, []), "### Speed, memory and calls")
+    at_100k = [(r[1], r[4], r[-1]) for r in rows if r[2] == "100,000"]
+    assert at_100k == [
+        ("initial load", "140.0", ""),
+        ("incremental, 1% changed", "12.5", "0.3"),
+        ("no-op tick", "2.5", ""),
+    ]
+    correctness = rows_of(report.generated_section(runs, []), "### Correctness of the audience")
+    assert all(r[1] != "100,000" for r in correctness)
+    assert [
+        p["customers"] for p in report.plot_series(runs)["oracle-mailchimp-dagster (benchmarks.sync)"]
+    ] == [
+        1000,
+        10000,
+        100_000,
     ]
 
 
