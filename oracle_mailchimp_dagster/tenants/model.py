@@ -160,6 +160,27 @@ class Schedule(Strict):
         return value
 
 
+# Monday 06:00: a weekly reconciliation, before the working week's campaigns.
+DEFAULT_RECONCILE_CRON = "0 6 * * 1"
+
+
+class ReconcileSettings(Strict):
+    """When and how the audience is reconciled with the member state (`oracle-mailchimp reconcile`).
+
+    Repair is off by default: a reconciliation reports drift; with `repair` it re-sends stale merge
+    fields and managed tags and re-creates missing members (`recreate_missing`). A member a person
+    archived stays archived unless `restore_archived`. Statuses are never changed by a repair.
+    """
+
+    schedule: Schedule = Schedule(cron=DEFAULT_RECONCILE_CRON)
+    max_drift_rate: float = Field(
+        default=0.01, ge=0, le=1, description="The drift check warns above this share of managed members"
+    )
+    repair: bool = False
+    recreate_missing: bool = True
+    restore_archived: bool = False
+
+
 class TenantPolicy(SyncPolicy):
     """The sync policy (see `sync.rules.SyncPolicy`) plus retries; unknown keys are errors.
 
@@ -223,6 +244,7 @@ class TenantConfig(Strict):
     oracle: OracleSettings
     mailchimp: MailchimpSettings
     schedule: Schedule = Schedule()
+    reconcile: ReconcileSettings = ReconcileSettings()
     policy: TenantPolicy = TenantPolicy()
     mapping: TenantMapping = TenantMapping()
 
