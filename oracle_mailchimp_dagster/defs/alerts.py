@@ -244,6 +244,7 @@ def _staleness(
 def _check_metadata(tenant: TenantConfig, stale: Staleness | None) -> dict[str, dg.MetadataValue]:
     """What a freshness verdict records: the schedule it was judged by, and the times (no secret)."""
     metadata: dict[str, dg.MetadataValue] = {
+        "tenant": dg.MetadataValue.text(tenant.id),
         "cron": dg.MetadataValue.text(tenant.schedule.cron),
         "timezone": dg.MetadataValue.text(tenant.schedule.timezone),
         "intervals": dg.MetadataValue.int(STALE_INTERVALS),
@@ -358,8 +359,11 @@ with warnings.catch_warnings():
         name=CHECK_NAME,
         partitions_def=tenant_partitions,
         description="The tenant's audience was refreshed recently: a successful sync (not a dry run) "
-        "within three intervals of the tenant's schedule. Evaluated after each sync and, for every "
-        "tenant, by audience_freshness_sensor, which also alerts the tenant's webhook.",
+        "within three intervals of the tenant's schedule. Evaluated for the synced tenant after each "
+        "sync and, for every tenant, by audience_freshness_sensor, which also alerts the tenant's "
+        "webhook. Fails (a warning) once three intervals pass without one. To fix: look at the "
+        "tenant's latest runs (Runs page, filter oracle_mailchimp/tenant), check its credentials with "
+        "`oracle-mailchimp tenants test TENANT` and its schedule and enabled flag with `tenants show`.",
     )
     def audience_fresh(context: dg.AssetCheckExecutionContext, app_db: AppDatabase) -> dg.AssetCheckResult:
         tenant_id = context.partition_key
@@ -368,12 +372,16 @@ with warnings.catch_warnings():
             tenant = registry.get(tenant_id)
             registered = registry.registered_at()[tenant_id]
         except UserError as exc:  # judged failed, not raised: the check must not fail the sync run
-            return dg.AssetCheckResult(passed=False, description=f"cannot judge freshness: {exc}")
+            return dg.AssetCheckResult(
+                passed=False,
+                description=f"tenant {tenant_id}: cannot judge freshness: {exc}",
+                metadata={"tenant": dg.MetadataValue.text(tenant_id)},
+            )
         stale = _staleness(
             tenant, last_syncs(context.instance, [tenant_id]).get(tenant_id), registered, _now()
         )
         description = (
-            "fresh: a successful sync within three schedule intervals"
+            f"tenant {tenant_id}: fresh: a successful sync within three schedule intervals"
             if stale is None
             else stale_alert(tenant, stale, redact_credentials).text
         )

@@ -1,12 +1,37 @@
-"""The three tenant-partitioned assets: Oracle extract -> member frame -> Mailchimp results."""
+"""The three tenant-partitioned assets: Oracle extract -> member frame -> Mailchimp results.
+
+Their checks are partitioned by tenant as the assets are (`defs/checks.py`), so each tenant's latest
+result shows on its own partition and one tenant's pass never hides another's failure.
+"""
 
 import time
 from datetime import UTC, datetime
 
 import dagster as dg
 
+from oracle_mailchimp_dagster.defs.checks import (
+    DEAD_LETTERS_WAITING,
+    FAILED_RECORD_RATE,
+    INVALID_RECORD_RATE,
+    QUARANTINED_ROWS,
+    check_result,
+    tenant_check_spec,
+)
 from oracle_mailchimp_dagster.defs.chunk_config import ChunkedResultsConfig, PlanConfig
-from oracle_mailchimp_dagster.defs.metadata import SAMPLE_ROWS, counts, failure_sample, mark_text, md_table
+from oracle_mailchimp_dagster.defs.metadata import (
+    ACTIONS,
+    DETAILS,
+    OUTCOMES,
+    SAMPLE_ROWS,
+    audit_command,
+    counts_table,
+    details_table,
+    failure_sample,
+    mark_entries,
+    mark_text,
+    table,
+    when,
+)
 from oracle_mailchimp_dagster.defs.partitions import tenant_partitions
 from oracle_mailchimp_dagster.defs.resources import (
     AppDatabase,
@@ -26,8 +51,6 @@ from oracle_mailchimp_dagster.sync.model import Action
 from oracle_mailchimp_dagster.sync.outcomes import Outcome
 
 GROUP = "oracle_to_mailchimp"
-ACTIONS = [a.value for a in Action]
-OUTCOMES = [o.value for o in Outcome]
 
 
 @dg.asset(
@@ -35,16 +58,9 @@ OUTCOMES = [o.value for o in Outcome]
     group_name=GROUP,
     kinds={"oracle", "pandas"},
     description="Customers Oracle Fusion created, changed or inactivated since the high-water mark "
-    "(or the replay selection), plus records parked for retry.",
-    check_specs=[
-        dg.AssetCheckSpec(
-            "quarantined_rows",
-            asset="fusion_customers",
-            description="Rows Oracle sent malformed (a value of the wrong JSON type, e.g. a PostalCode as a "
-            "number) were set aside instead of stopping the tenant: each is recorded as rejected with its "
-            "reason, and is read again when Oracle next changes it. Warns when there is any.",
-        )
-    ],
+    "(or the replay selection), plus records parked for retry. Plotted: rows, pages, http_calls, "
+    "quarantined, duration_s.",
+    check_specs=[tenant_check_spec(QUARANTINED_ROWS, "fusion_customers")],
 )
 def fusion_customers(
     context: dg.AssetExecutionContext, config: ExtractConfig, app_db: AppDatabase, fusion: FusionResource
@@ -54,6 +70,11 @@ def fusion_customers(
         selection = resolve_selection(**config.model_dump(), store=store, tenant_id=step.tenant_id)
         now = datetime.now(UTC)
         due = [entry.customer_key for entry in store.retries.due(step.tenant_id, now)]
+        mark = store.marks.get(step.tenant_id)
+        context.log.info(
+            f"tenant {step.tenant_id}: reading Oracle customers ({selection.mode.value}) after mark "
+            f"{mark_text(mark)} up to {now.isoformat(timespec='seconds')}, plus {len(due)} due for retry"
+        )
         started = time.monotonic()
         directory = step_directory(context, step.tenant_id)
         with fusion.client(step.tenant, step.registry) as client:
@@ -63,7 +84,7 @@ def fusion_customers(
                 store=store,
                 tenant_id=step.tenant_id,
                 directory=directory,
-                mark=store.marks.get(step.tenant_id),
+                mark=mark,
                 since=selection.since,
                 until=selection.until,
                 keys=selection.keys,
@@ -73,35 +94,49 @@ def fusion_customers(
             calls = client.stats.snapshot()
         prune_other_runs(directory)
     duration = time.monotonic() - started
+    pages = int(extract.stats.get("pages", 0) + calls.get("pages", 0))
+    http_calls = int(calls.get("http_calls", 0))
+    quarantined = len(extract.quarantined)
+    by_attribute = quarantined_by_attribute(extract.quarantined)
+    context.log.info(
+        f"tenant {step.tenant_id}: read {extract.rows} rows in {pages} pages ({http_calls} HTTP calls), "
+        f"{quarantined} quarantined, {extract.bytes / 2**20:.1f} MiB spooled, in {duration:.1f} s"
+    )
     return dg.MaterializeResult(
         value=extract,
         metadata={
+            "tenant": step.tenant_id,
             "mode": extract.mode.value,
-            "window_start": extract.window_start.isoformat() if extract.window_start else "beginning",
-            "window_end": extract.window_end.isoformat() if extract.window_end else "",
-            "mark_before": mark_text(extract.mark_before),
+            "window_start": when(extract.window_start, "beginning"),
+            "window_end": when(extract.window_end, ""),
+            **mark_entries("mark_before", extract.mark_before),
             "rows": extract.rows,
-            "retries_due": len(extract.retry_keys),
-            "pages": int(extract.stats.get("pages", 0) + calls.get("pages", 0)),
-            "http_calls": int(calls.get("http_calls", 0)),
-            "token_fetches": int(calls.get("token_fetches", 0)),
+            "pages": pages,
+            "http_calls": http_calls,
+            "quarantined": quarantined,
             "duration_s": round(duration, 3),
-            "lease_waited_s": round(step.lease_waited_s, 3),
-            "quarantined": len(extract.quarantined),
-            "holders_reread": len(extract.holders_reread),
-            "address_bridges": extract.bridges,
             "spooled_mib": round(extract.bytes / 2**20, 1),
+            DETAILS: details_table(
+                {
+                    "retries_due": len(extract.retry_keys),
+                    "token_fetches": int(calls.get("token_fetches", 0)),
+                    "lease_waited_s": round(step.lease_waited_s, 3),
+                    "holders_reread": len(extract.holders_reread),
+                    "address_bridges": extract.bridges,
+                }
+            ),
         },
         check_results=[
-            dg.AssetCheckResult(
-                check_name="quarantined_rows",
+            check_result(
+                QUARANTINED_ROWS,
+                step.tenant_id,
                 passed=not extract.quarantined,
-                severity=dg.AssetCheckSeverity.WARN,
+                summary=f"{quarantined} of {extract.rows + quarantined} rows quarantined as malformed",
                 metadata={
-                    "quarantined_rows": len(extract.quarantined),
-                    "by_attribute": dg.MetadataValue.json(quarantined_by_attribute(extract.quarantined)),
-                    "sample": md_table(
-                        ["customer", "reason"],
+                    "quarantined_rows": quarantined,
+                    "by_attribute": counts_table("attribute", by_attribute, by_attribute),
+                    "sample": table(
+                        [("customer", "string"), ("reason", "string")],
                         ((quarantine_key(q), q.reason) for q in extract.quarantined[:SAMPLE_ROWS]),
                     ),
                 },
@@ -116,8 +151,8 @@ def fusion_customers(
     kinds={"pandas"},
     description="One planned action per customer (upsert, email change, unsubscribe, archive, delete, "
     "retag, skip, reject) with its reason, in chunks of whole address groups; checked against the "
-    "audience before any write.",
-    check_specs=[dg.AssetCheckSpec("invalid_record_rate", asset="mailchimp_members")],
+    "audience before any write. Plotted: records, removals, chunks, duration_s; `actions` counts them.",
+    check_specs=[tenant_check_spec(INVALID_RECORD_RATE, "mailchimp_members")],
 )
 def mailchimp_members(
     context: dg.AssetExecutionContext,
@@ -130,6 +165,10 @@ def mailchimp_members(
     started = time.monotonic()
     with user_errors_as_failures(), app_db.tenant_step(context) as step:
         extract = current_extract(fusion_customers)
+        context.log.info(
+            f"tenant {step.tenant_id}: planning {extract.rows} customers against audience "
+            f"{step.tenant.mailchimp.list_id}"
+        )
         with mailchimp.client(step.tenant, step.registry) as client:
             merge_fields = client.get_merge_fields(step.tenant.mailchimp.list_id)
         directory = step_directory(context, step.tenant_id)
@@ -146,27 +185,36 @@ def mailchimp_members(
     total = plan.records
     invalid = plan.counts.get(Action.REJECT_INVALID.value, 0)
     rate = invalid / total if total else 0.0
+    duration = time.monotonic() - started
+    planned = ", ".join(f"{a} {plan.counts[a]}" for a in ACTIONS if plan.counts.get(a)) or "nothing"
+    context.log.info(
+        f"tenant {step.tenant_id}: planned {total} records in {len(plan.chunks)} chunks ({planned}), "
+        f"in {duration:.1f} s"
+    )
     return dg.MaterializeResult(
         value=plan,
         metadata={
+            "tenant": step.tenant_id,
             "records": total,
-            **counts("action_", plan.counts, ACTIONS),
             "removals": plan.counts.get("removals", 0),
-            "managed_members": plan.managed_members,
-            "state_version": plan.state_version,
             "chunks": len(plan.chunks),
-            "duration_s": round(time.monotonic() - started, 3),
-            "invalid_by_reason": dg.MetadataValue.json(plan.invalid_by_reason),
-            "preview": md_table(
-                ["customer", "action", "reason", "email"],
+            "duration_s": round(duration, 3),
+            "actions": counts_table("action", plan.counts, ACTIONS),
+            "invalid_by_reason": counts_table("reason", plan.invalid_by_reason, plan.invalid_by_reason),
+            DETAILS: details_table(
+                {"managed_members": plan.managed_members, "state_version": plan.state_version or 0}
+            ),
+            "preview": table(
+                [("customer", "string"), ("action", "string"), ("reason", "string"), ("email", "string")],
                 ((a.customer_key, a.action.value, a.reason, a.email) for a in plan.preview),
             ),
         },
         check_results=[
-            dg.AssetCheckResult(
-                check_name="invalid_record_rate",
+            check_result(
+                INVALID_RECORD_RATE,
+                step.tenant_id,
                 passed=rate <= limit,
-                severity=dg.AssetCheckSeverity.WARN,
+                summary=f"{invalid} of {total} records invalid ({rate:.1%}, warns above {limit:.0%})",
                 metadata={"invalid_records": invalid, "rate": round(rate, 4), "limit": limit},
             )
         ],
@@ -178,10 +226,12 @@ def mailchimp_members(
     group_name=GROUP,
     kinds={"mailchimp"},
     description="Executes the plan against Mailchimp and settles it chunk by chunk: each chunk's ledger "
-    "rows, member state and retry queue in one transaction; the high-water mark with the last one.",
+    "rows, member state and retry queue in one transaction; the high-water mark with the last one. "
+    "Plotted: records, outcome_created, outcome_updated, failed, dead_letters, duration_s; `outcomes` "
+    "counts every outcome; `ledger_query` is the audit command listing every record.",
     check_specs=[
-        dg.AssetCheckSpec("failed_record_rate", asset="mailchimp_sync_results"),
-        dg.AssetCheckSpec("dead_letters_waiting", asset="mailchimp_sync_results"),
+        tenant_check_spec(FAILED_RECORD_RATE, "mailchimp_sync_results"),
+        tenant_check_spec(DEAD_LETTERS_WAITING, "mailchimp_sync_results"),
     ],
 )
 def mailchimp_sync_results(
@@ -198,6 +248,10 @@ def mailchimp_sync_results(
     with user_errors_as_failures(), app_db.tenant_step(context) as step:  # released after the commit
         tenant_id, tenant, store = step.tenant_id, step.tenant, step.store
         state = store.marks.state(tenant_id)
+        what = "a dry run of" if config.dry_run else "sending"
+        context.log.info(
+            f"tenant {tenant_id}: {what} {plan.records} planned records in {len(plan.chunks)} chunks"
+        )
         if config.dry_run:
             results = dry_run(plan, run_id, state)
         else:
@@ -218,36 +272,52 @@ def mailchimp_sync_results(
     total = results.records
     rate = failed / total if total else 0.0
     dead_letters = store.retries.dead_letter_count(tenant_id)
+    audit = audit_command(tenant_id, run_id, app_db.database_url)
+    outcomes = ", ".join(f"{o} {n}" for o in OUTCOMES if (n := results.by_outcome.get(o, 0))) or "none"
+    context.log.info(
+        f"tenant {tenant_id}: wrote {total} records ({outcomes}) in {results.chunks_committed} of "
+        f"{results.chunks} chunks, {failed} failed, mark {mark_text(results.mark_after)}, in "
+        f"{duration:.1f} s; every record: {audit}"
+    )
     return dg.MaterializeResult(
         value=results,
         metadata={
+            "tenant": tenant_id,
             "dry_run": config.dry_run,
             "records": total,
-            **counts("outcome_", results.by_outcome, OUTCOMES),
+            "outcome_created": int(results.by_outcome.get(Outcome.CREATED.value, 0)),
+            "outcome_updated": int(results.by_outcome.get(Outcome.UPDATED.value, 0)),
             "failed": failed,
-            "duration_s": round(duration, 3),
-            "records_per_second": round(total / duration, 1) if duration > 0 else 0.0,
-            "mark_before": mark_text(results.mark_before),
-            "mark_after": mark_text(results.mark_after),
-            "state_version": results.state_version,
-            "chunks": results.chunks,
-            "chunks_committed": results.chunks_committed,
             "dead_letters": dead_letters,
+            "duration_s": round(duration, 3),
+            "outcomes": counts_table("outcome", results.by_outcome, OUTCOMES),
+            **mark_entries("mark_before", results.mark_before),
+            **mark_entries("mark_after", results.mark_after),
+            DETAILS: details_table(
+                {
+                    "records_per_second": round(total / duration, 1) if duration > 0 else 0.0,
+                    "chunks": results.chunks,
+                    "chunks_committed": results.chunks_committed,
+                    "state_version": results.state_version,
+                }
+            ),
             "ledger_run_id": run_id,
-            "ledger_query": f"oracle-mailchimp audit {tenant_id} --run {run_id}",
+            "ledger_query": audit,
             "failures_sample": failure_sample(results.failures),
         },
         check_results=[
-            dg.AssetCheckResult(
-                check_name="failed_record_rate",
+            check_result(
+                FAILED_RECORD_RATE,
+                tenant_id,
                 passed=rate <= limit,
-                severity=dg.AssetCheckSeverity.WARN,
+                summary=f"{failed} of {total} records failed ({rate:.1%}, warns above {limit:.0%})",
                 metadata={"failed_records": failed, "rate": round(rate, 4), "limit": limit},
             ),
-            dg.AssetCheckResult(
-                check_name="dead_letters_waiting",
+            check_result(
+                DEAD_LETTERS_WAITING,
+                tenant_id,
                 passed=dead_letters == 0,
-                severity=dg.AssetCheckSeverity.WARN,
+                summary=f"{dead_letters} dead letters waiting (no longer retried by themselves)",
                 metadata={"dead_letters": dead_letters},
             ),
         ],

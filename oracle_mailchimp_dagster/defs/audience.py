@@ -15,6 +15,7 @@ import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from oracle_mailchimp_dagster.defs.cursors import AudienceEventsCursor, load_cursor
+from oracle_mailchimp_dagster.defs.metadata import DETAILS, audit_command, details_table
 from oracle_mailchimp_dagster.defs.partitions import TENANTS, tenant_partitions
 from oracle_mailchimp_dagster.defs.resources import AppDatabase, MailchimpResource
 from oracle_mailchimp_dagster.defs.run_tags import TENANT_TAG, TRIGGER_TAG, Trigger, run_tags
@@ -42,7 +43,8 @@ _UNFINISHED = [
     kinds={"mailchimp"},
     description="Mailchimp unsubscribes and cleaned addresses since the tenant's audience mark, recorded "
     "for audit (audience events, member status, a ledger row per customer holding the address) and "
-    "respected by later syncs; nothing is written to Oracle or Mailchimp.",
+    "respected by later syncs; nothing is written to Oracle or Mailchimp. Plotted: seen, recorded, "
+    "ledger_rows, duration_s.",
 )
 def mailchimp_audience_events(
     context: dg.AssetExecutionContext, app_db: AppDatabase, mailchimp: MailchimpResource
@@ -52,20 +54,32 @@ def mailchimp_audience_events(
         marks = AudienceMarkStore(step.store.db)
         mark = marks.get(step.tenant_id)
         since = window_start(mark, datetime.now(UTC))
+        context.log.info(
+            f"tenant {step.tenant_id}: reading audience {step.tenant.mailchimp.list_id}'s unsubscribes and "
+            f"cleaned addresses since {since.isoformat(timespec='seconds')}"
+        )
         with mailchimp.client(step.tenant, step.registry) as client:
             result = record_audience_events(client, step.store, step.tenant, since, run_id=context.run.run_id)
         stored = marks.advance(step.tenant_id, result.next_since)
+    duration = time.monotonic() - started
+    audit = audit_command(step.tenant_id, context.run.run_id, app_db.database_url)
+    context.log.info(
+        f"tenant {step.tenant_id}: {result.seen} events seen, {result.recorded} recorded, "
+        f"{result.ledger_rows} ledger rows written, mark now {stored.isoformat(timespec='seconds')}, "
+        f"in {duration:.1f} s; every record: {audit}"
+    )
     return dg.MaterializeResult(
         metadata={
+            "tenant": step.tenant_id,
             "seen": result.seen,
             "recorded": result.recorded,
             "ledger_rows": result.ledger_rows,
-            "since": since.isoformat(),
+            "duration_s": round(duration, 3),
+            "since": dg.MetadataValue.timestamp(since),
+            "next_since": dg.MetadataValue.timestamp(stored),
             "first_read": mark is None,
-            "next_since": stored.isoformat(),
-            "duration_s": round(time.monotonic() - started, 3),
-            "lease_waited_s": round(step.lease_waited_s, 3),
-            "ledger_query": f"oracle-mailchimp audit {step.tenant_id} --run {context.run.run_id}",
+            DETAILS: details_table({"lease_waited_s": round(step.lease_waited_s, 3)}),
+            "ledger_query": audit,
         }
     )
 

@@ -17,6 +17,7 @@ from oracle_mailchimp_dagster.defs.audience import (
 )
 from oracle_mailchimp_dagster.defs.build import build_definitions
 from oracle_mailchimp_dagster.defs.cursors import AudienceEventsCursor, load_cursor
+from oracle_mailchimp_dagster.defs.metadata import report_values
 from oracle_mailchimp_dagster.defs.partitions import TENANTS
 from oracle_mailchimp_dagster.defs.resources import AppDatabase, MailchimpResource
 from oracle_mailchimp_dagster.defs.run_tags import MAILCHIMP_KEY_TAG, TENANT_TAG, TRIGGER_TAG
@@ -40,7 +41,7 @@ def materialize(h: SyncHarness, tenant_id: str = "acme", **app_db: Any) -> dg.Ex
 
 def metadata(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
     (materialization,) = result.asset_materializations_for_node(ASSET)
-    return {key: entry.value for key, entry in materialization.metadata.items()}
+    return report_values(materialization.metadata)
 
 
 def add_tenant_on_new_audience(h: SyncHarness, tenant_id: str) -> None:

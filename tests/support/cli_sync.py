@@ -18,6 +18,7 @@ from typing import Any
 import dagster as dg
 import requests
 
+from oracle_mailchimp_dagster.defs.metadata import report_values
 from oracle_mailchimp_dagster.sandbox.runner import SandboxOptions, SandboxPair
 from oracle_mailchimp_dagster.store.engine import Database
 from oracle_mailchimp_dagster.store.leases import LeaseStore
@@ -177,7 +178,7 @@ def materialization(instance: dg.DagsterInstance, run_id: str, asset: str) -> di
     for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
         found = entry.asset_materialization
         if found is not None and found.asset_key == dg.AssetKey(asset):
-            return {key: value.value for key, value in found.metadata.items()}
+            return report_values(found.metadata)
     raise AssertionError(f"run {run_id} did not materialize {asset}")
 
 

@@ -5,6 +5,7 @@ from typing import Any
 
 import dagster as dg
 
+from oracle_mailchimp_dagster.defs.metadata import report_values
 from oracle_mailchimp_dagster.defs.resources import AppDatabase, SyncCheckThresholds
 from tests.support.doubles.audience import InMemoryAudience
 from tests.support.doubles.fusion import InMemoryFusion
@@ -54,6 +55,6 @@ class AssetRuns:
 
 
 def metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, Any]:
-    """The values of the metadata of the run's materialization of `asset`."""
-    entries = result.asset_materializations_for_node(asset)[0].metadata
-    return {key: entry.value for key, entry in entries.items()}
+    """The plain view (`report_values`) of the run's materialization of `asset`: count tables as
+    `action_*` / `outcome_*`, the `details` figures as keys, timestamps and marks as text."""
+    return report_values(result.asset_materializations_for_node(asset)[0].metadata)
