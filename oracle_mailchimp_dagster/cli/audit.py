@@ -2,7 +2,8 @@
 
 Three views: every row of one run in order (`--run`), one customer's history newest first
 (`--customer`), or, with neither, the tenant's latest committed run. Ledger rows hold Mailchimp's
-answers (status, title, detail), never credentials.
+answers (status, title, detail), never credentials. The database is found as the Dagster resources
+find it (`store.location.locate_database`); a missing SQLite file is an error, never created here.
 """
 
 import json
@@ -20,6 +21,7 @@ from oracle_mailchimp_dagster.store import (
     SyncStore,
     TenantNotFoundError,
 )
+from oracle_mailchimp_dagster.store.location import locate_database
 from oracle_mailchimp_dagster.tenants.registry import TenantRegistry
 
 PAGE = 1000
@@ -138,7 +140,9 @@ def audit(
     """
     if run_id is not None and customer_key is not None:
         raise click.UsageError("choose one of --run and --customer")
-    db = Database.from_url()
+    location = locate_database()
+    location.require_existing()  # reading never creates a database
+    db = Database.from_url(location.url)
     try:
         registry = TenantRegistry.open(db)
         store = SyncStore(db)
