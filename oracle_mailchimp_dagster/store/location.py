@@ -95,7 +95,7 @@ class DatabaseLocation:
             unset = f"DAGSTER_HOME and {DATABASE_URL_ENV} are unset"
             return f"{self.sqlite_path} (the working directory: {unset})"
         named = f"${DATABASE_URL_ENV}" if self.source == "env" else "the database_url setting"
-        return f"{display_url(self.url)} ({named})"
+        return f"{shown_url(self.url)} ({named})"
 
     def require_existing(self) -> None:
         """Readers call this first: a missing SQLite file is an error naming where it looked and how to
@@ -123,7 +123,7 @@ class DatabaseLocation:
         """A shell comment for a command without a prefix: the variable to set, the URL masked."""
         if self.shell_prefix():
             return ""
-        return f"  # with {DATABASE_URL_ENV} set to the app database ({display_url(self.url)})"
+        return f"  # with {DATABASE_URL_ENV} set to the app database ({shown_url(self.url)})"
 
     def command(self, args: str) -> str:
         """`args` (a command line) as it works when pasted into any shell, with no secret in it."""
@@ -134,6 +134,11 @@ class DatabaseLocation:
 def holds_secret(url: URL) -> bool:
     """A password, or a query parameter that may be one: such a URL is never printed whole."""
     return bool(url.password) or any(word in name.lower() for name in url.query for word in _SECRET_PARAMS)
+
+
+def shown_url(url: URL) -> str:
+    """The URL for a person: the password masked, and query parameters left out if one may be secret."""
+    return display_url(url.set(query={}) if holds_secret(url) else url)
 
 
 def locate_database(

@@ -1,18 +1,27 @@
 """`oracle-mailchimp audit` over the ledger rows real sync runs wrote (sandboxes, app database, Dagster)."""
 
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from oracle_mailchimp_dagster.cli.audit import fit
-from oracle_mailchimp_dagster.store import SecretName
+from oracle_mailchimp_dagster.local.demo_workspace import LocalWorkspace
+from oracle_mailchimp_dagster.secrets import KEY_FILE_ENV, MASTER_KEY_ENV
+from oracle_mailchimp_dagster.store import DATABASE_URL_ENV, SecretName
+from oracle_mailchimp_dagster.store.location import locate_database
 from tests.fixtures.store import CliResult
 from tests.fixtures.sync import SyncHarness
 from tests.support.scenario import sole_holders
+from tests.support.tenant_samples import config, secrets
 
+CLI = str(Path(sys.executable).with_name("oracle-mailchimp"))
 RunCli = Callable[..., CliResult]
 ROW = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  ")
 
@@ -180,3 +189,77 @@ def test_ledger_of_a_removed_tenant_stays_readable(sync_harness: SyncHarness, ru
 )
 def test_fit_makes_one_fixed_width_cell(text: str | None, width: int, expected: str) -> None:
     assert fit(text, width) == expected
+
+
+def clean_shell_env() -> dict[str, str]:
+    """A new shell's environment: no DAGSTER_HOME, no database URL, no key settings."""
+    dropped = ("DAGSTER_HOME", DATABASE_URL_ENV, KEY_FILE_ENV, MASTER_KEY_ENV)
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
+    env["PATH"] = f"{Path(CLI).parent}:{env.get('PATH', '')}"
+    return env
+
+
+def shell(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`command` pasted into bash in `cwd`, as a person would."""
+    return subprocess.run(
+        ["bash", "-c", command], env=clean_shell_env(), cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_reading_never_creates_a_database_and_says_where_it_looked(tmp_path: Path) -> None:
+    for leftover in (None, b""):  # nothing there, or an empty file an earlier version created
+        if leftover is not None:
+            (tmp_path / "oracle_mailchimp.db").write_bytes(leftover)
+        before = sorted(p.name for p in tmp_path.iterdir())
+        done = shell("oracle-mailchimp audit acme --run r1", tmp_path)
+        assert done.returncode == 2 and done.stdout == ""
+        (line,) = done.stderr.strip().splitlines()
+        assert line.startswith("oracle-mailchimp: ")
+        assert f"at {tmp_path / 'oracle_mailchimp.db'} (the working directory" in line
+        assert "DAGSTER_HOME" in line and DATABASE_URL_ENV in line and "db upgrade" not in line
+        assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing created
+
+    missing = shell("DAGSTER_HOME=/nowhere/home oracle-mailchimp audit acme", tmp_path)
+    assert missing.returncode == 2
+    assert "no app database at /nowhere/home/oracle_mailchimp.db (in $DAGSTER_HOME)" in missing.stderr
+    assert not Path("/nowhere").exists()
+
+
+def test_the_printed_command_works_from_any_shell_without_dagster_home(tmp_path: Path) -> None:
+    workspace = LocalWorkspace(tmp_path / "home")
+    registry = workspace.open_registry()
+    registry.add(config("acme"), secrets())
+    registry.db.dispose()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    printed = locate_database({"DAGSTER_HOME": str(workspace.dagster_home)}).command(
+        "oracle-mailchimp audit acme"
+    )
+    assert printed == f"DAGSTER_HOME={workspace.dagster_home} oracle-mailchimp audit acme"
+    done = shell(printed, elsewhere)
+    assert done.returncode == 0, done
+    assert done.stdout.strip() == "tenant 'acme' has no committed run yet: oracle-mailchimp sync acme"
+    assert list(elsewhere.iterdir()) == []
+
+    by_url = locate_database({DATABASE_URL_ENV: workspace.database_url}).command(
+        "oracle-mailchimp audit acme"
+    )
+    assert by_url == f"{DATABASE_URL_ENV}={workspace.database_url} oracle-mailchimp audit acme"
+    assert shell(by_url, elsewhere).returncode == 0
+
+
+def test_a_database_url_with_a_password_is_named_never_printed() -> None:
+    env = {DATABASE_URL_ENV: "postgresql://sync:s3cr3t-pw@db.example.com/sync", "DAGSTER_HOME": "/h"}
+    command = locate_database(env).command("oracle-mailchimp audit acme --run r1")
+    assert "s3cr3t-pw" not in command
+    assert command == (
+        f"oracle-mailchimp audit acme --run r1  # with {DATABASE_URL_ENV} set to the app database "
+        "(postgresql+psycopg2://sync:***@db.example.com/sync)"
+    )
+    secret_param = {DATABASE_URL_ENV: "postgresql://sync@db/sync?sslpassword=hunter2"}
+    assert "hunter2" not in locate_database(secret_param).command("oracle-mailchimp audit acme")
+    trusted = locate_database({DATABASE_URL_ENV: "postgresql://sync@db/sync"}).command("x")
+    assert trusted == f"{DATABASE_URL_ENV}=postgresql+psycopg2://sync@db/sync x"
+    spaced = locate_database({"DAGSTER_HOME": "/my home"}).command("x")
+    assert spaced == "DAGSTER_HOME='/my home' x"
