@@ -10,6 +10,7 @@ from oracle_mailchimp_dagster.cli.db import db
 from oracle_mailchimp_dagster.cli.demo import demo
 from oracle_mailchimp_dagster.cli.dev import dev
 from oracle_mailchimp_dagster.cli.keys import keys
+from oracle_mailchimp_dagster.cli.reconcile import reconcile
 from oracle_mailchimp_dagster.cli.sandbox import sandbox
 from oracle_mailchimp_dagster.cli.sync import sync
 from oracle_mailchimp_dagster.cli.tenants import tenants
@@ -30,6 +31,7 @@ cli.add_command(keys)
 cli.add_command(db)
 cli.add_command(sync)
 cli.add_command(audit)
+cli.add_command(reconcile)
 
 
 # Every file and folder the command (and Dagster, and any child) creates is its user's alone: the app

@@ -6,7 +6,7 @@ concern is added here in one line and the modules do not know about each other.
 
 import dagster as dg
 
-from oracle_mailchimp_dagster.defs import alerts, audience, scheduling
+from oracle_mailchimp_dagster.defs import alerts, audience, drift, scheduling
 from oracle_mailchimp_dagster.defs.assets import fusion_customers, mailchimp_members, mailchimp_sync_results
 from oracle_mailchimp_dagster.defs.jobs import tenant_sync_job
 from oracle_mailchimp_dagster.defs.resources import (
@@ -30,9 +30,15 @@ def default_resources() -> dict[str, object]:
 def build_definitions(resources: dict[str, object] | None = None) -> dg.Definitions:
     """Everything; `resources` replaces any of the defaults by key (tests, other deployments)."""
     return dg.Definitions(
-        assets=[fusion_customers, mailchimp_members, mailchimp_sync_results, *audience.ASSETS],
+        assets=[
+            fusion_customers,
+            mailchimp_members,
+            mailchimp_sync_results,
+            *audience.ASSETS,
+            *drift.ASSETS,
+        ],
         asset_checks=[*alerts.CHECKS],
-        jobs=[tenant_sync_job, *audience.JOBS],
+        jobs=[tenant_sync_job, *audience.JOBS, *drift.JOBS],
         schedules=[*scheduling.SCHEDULES],
         sensors=[
             tenant_registry_sensor,

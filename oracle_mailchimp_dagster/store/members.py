@@ -1,6 +1,6 @@
 """What we last made of each Oracle customer in Mailchimp (table `member_state`)."""
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,7 @@ def _row(tenant_id: str, member: MemberState) -> dict[str, Any]:
         "last_run_id": member.last_run_id,
         "customer_active": member.active,
         "source_updated_at": member.last_update,
+        "merge_fields": member.merge_fields,
     }
 
 
@@ -50,6 +51,7 @@ def _member(mapping: Any) -> MemberState:
         last_update=mapping["source_updated_at"],
         last_synced_at=mapping["last_synced_at"],
         last_run_id=mapping["last_run_id"],
+        merge_fields=mapping["merge_fields"],
     )
 
 
@@ -135,6 +137,14 @@ class MemberStateStore:
             rows = select_in(conn, member_state, tenant_id, "subscriber_hash", subscriber_hashes)
             members = [_member(m) for m in rows]
         return sorted(members, key=lambda m: m.customer_key)
+
+    def iter_tenant(self, tenant_id: str, batch: int = 5000) -> Iterator[MemberState]:
+        """Every stored member of the tenant, streamed in batches (a reconciliation reads them all)."""
+        query = sa.select(member_state).where(member_state.c.tenant_id == tenant_id)
+        with self._db.read() as conn:
+            result = conn.execution_options(yield_per=batch).execute(query)
+            for row in result.mappings():
+                yield _member(row)
 
     def count(self, tenant_id: str) -> int:
         """How many members this connector manages for the tenant (the base of the removal-share guard)."""

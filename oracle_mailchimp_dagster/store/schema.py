@@ -111,6 +111,8 @@ member_state = sa.Table(
     sa.Column("customer_active", sa.Boolean(), server_default=sa.true(), nullable=False),
     # The customer's Oracle LastUpdateDate when last synced: decides whose data a shared address shows.
     sa.Column("source_updated_at", UTCDateTime(), nullable=True),
+    # The merge fields last sent: what a reconciliation expects the member to hold (migration 0004).
+    sa.Column("merge_fields", sa.JSON(), nullable=True),
     sa.Index(None, "tenant_id", "subscriber_hash"),
 )
 

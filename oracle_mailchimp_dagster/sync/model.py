@@ -18,6 +18,8 @@ class Action(StrEnum):
     SKIP_UNCHANGED = "skip_unchanged"
     SKIP = "skip"
     REJECT_INVALID = "reject_invalid"
+    # A reconciliation re-sends what drifted in Mailchimp (fields, managed tags, a missing member).
+    REPAIR = "repair"
 
 
 REMOVALS = frozenset({Action.UNSUBSCRIBE, Action.ARCHIVE, Action.DELETE})
@@ -42,7 +44,9 @@ class MemberState:
     """What the connector last made of one customer in Mailchimp (a `member_state` row).
 
     `last_update` is the customer's Oracle last-update time when it was synced; `last_synced_at` and
-    `last_run_id` say when and by which run it was stored (None until it is).
+    `last_run_id` say when and by which run it was stored (None until it is). `merge_fields` are the
+    values last sent (what a reconciliation expects to find; None for state stored before they were
+    kept, or for a customer that sent no payload of its own).
     """
 
     customer_key: str
@@ -55,6 +59,7 @@ class MemberState:
     last_update: datetime | None = None
     last_synced_at: datetime | None = field(default=None, compare=False)
     last_run_id: str | None = field(default=None, compare=False)
+    merge_fields: dict[str, Any] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

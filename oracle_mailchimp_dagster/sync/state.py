@@ -47,6 +47,7 @@ def state_after_success(
             managed_tags=action.tags,
             active=True,
             last_update=action.last_update,
+            merge_fields=dict(action.merge_fields),
         )
     if kind in _REMOVED_STATUS:
         assert prev is not None, "a removal is only planned for a synced customer"

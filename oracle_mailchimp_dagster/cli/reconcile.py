@@ -1,0 +1,94 @@
+"""`oracle-mailchimp reconcile TENANT`: find (and with --repair, mend) drift made in Mailchimp."""
+
+import json
+import uuid
+from typing import Any
+
+import click
+
+from oracle_mailchimp_dagster.defs.drift import run_reconciliation
+from oracle_mailchimp_dagster.defs.resources import AppDatabase, MailchimpResource
+from oracle_mailchimp_dagster.pipeline.drift import DriftClass
+from oracle_mailchimp_dagster.pipeline.reconcile import ReconcileResult
+
+_REPORTED_ONLY = {DriftClass.STATUS_DIFFERS.value, DriftClass.UNMANAGED.value}
+
+
+def result_json(tenant_id: str, result: ReconcileResult, holder: str) -> dict[str, Any]:
+    report = result.report
+    return {
+        "tenant": tenant_id,
+        "run_id": holder,
+        "managed_members": report.managed,
+        "audience_members": report.observed,
+        "requests": result.requests,
+        "drift_rate": round(report.rate, 6),
+        "max_drift_rate": result.options.max_drift_rate,
+        "over_limit": result.over_limit,
+        "counts": report.by_class(),
+        "fields_not_yet_known": report.unverified_fields,
+        "samples": {
+            name: [{"customer_key": f.customer_key, "email": f.email, "detail": f.detail} for f in findings]
+            for name, findings in report.samples.items()
+        },
+        "repair": result.options.repair,
+        "repairs": result.repairs,
+    }
+
+
+def result_lines(tenant_id: str, result: ReconcileResult, holder: str) -> list[str]:
+    report = result.report
+    lines = [
+        f"tenant '{tenant_id}': {report.managed:,} managed members, {report.observed:,} in the audience "
+        f"({result.requests:,} requests)"
+    ]
+    for name, count in report.by_class().items():
+        sample = report.samples.get(name) or []
+        first = (
+            f"  e.g. {sample[0].email}" + (f": {sample[0].detail}" if sample[0].detail else "")
+            if sample
+            else ""
+        )
+        note = " (reported only)" if name in _REPORTED_ONLY and count else ""
+        lines.append(f"  {name:<20} {count:>8,}{note}{first}")
+    if report.unverified_fields:
+        lines.append(
+            f"  {report.unverified_fields:,} members' merge fields are checked after their next sync "
+            "(stored before the connector kept them)"
+        )
+    verdict = "over the limit" if result.over_limit else "ok"
+    lines.append(f"drift rate {report.rate:.2%} (limit {result.options.max_drift_rate:.2%}): {verdict}")
+    if result.options.repair:
+        done = ", ".join(f"{k} {v:,}" for k, v in sorted(result.repairs.items())) or "nothing to repair"
+        lines.append(f"repairs: {done}; ledger: oracle-mailchimp audit {tenant_id} --run {holder}")
+    elif any(result.report.counts.get(c.value) for c in DriftClass if c.value not in _REPORTED_ONLY):
+        lines.append(f"repair with: oracle-mailchimp reconcile {tenant_id} --repair")
+    return lines
+
+
+@click.command()
+@click.argument("tenant_id", metavar="TENANT")
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Re-send stale merge fields and managed tags and re-create missing members (where the "
+    "tenant's reconcile settings allow). Never changes a status, never resubscribes, never touches "
+    "members the connector does not manage, and leaves members a person archived archived unless "
+    "the tenant's reconcile.restore_archived is set. Each repair is a ledger row (action 'repair').",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+def reconcile(tenant_id: str, repair: bool, as_json: bool) -> None:
+    """Compare the tenant's Mailchimp audience with what the syncs left, and print the drift per class
+    with a sample. Exits 0 when the drift rate is within the tenant's reconcile.max_drift_rate, 1 when
+    it is above (after repairs, if --repair, the next reconcile tells whether they held)."""
+    holder = f"reconcile-{uuid.uuid4()}"
+    _, result = run_reconciliation(
+        AppDatabase(), MailchimpResource(), tenant_id, holder=holder, repair=repair
+    )
+    if as_json:
+        click.echo(json.dumps(result_json(tenant_id, result, holder), indent=2))
+    else:
+        for line in result_lines(tenant_id, result, holder):
+            click.echo(line)
+    if result.over_limit:
+        raise click.exceptions.Exit(1)

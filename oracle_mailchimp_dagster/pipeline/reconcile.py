@@ -1,0 +1,234 @@
+"""Reconcile one tenant's audience with the member state: read it, find the drift, repair what policy allows.
+
+The audience is read page by page (1,000 members a page, several in flight) and compared as it comes,
+so memory holds the expected members and a few pages, not the audience. A managed member not seen in
+the listing is looked up by its hash before it is called missing (a listing that moves while read can
+skip a row). Repairs go through the ledger with action `repair` and the drift class in the detail;
+they never change a status, never resubscribe and never touch a member the connector does not manage.
+"""
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+
+from oracle_mailchimp_dagster.mailchimp import MailchimpRecordError, MemberChanges, MemberUpsert, TagChange
+from oracle_mailchimp_dagster.mailchimp.audience_reads import AudienceMember
+from oracle_mailchimp_dagster.mailchimp.client import MailchimpClient
+from oracle_mailchimp_dagster.mailchimp.errors import MailchimpProblem
+from oracle_mailchimp_dagster.mailchimp.parallel import in_parallel
+from oracle_mailchimp_dagster.pipeline.drift import (
+    DriftClass,
+    DriftReport,
+    Expected,
+    Finding,
+    compare,
+    expected_members,
+    missing,
+    unmanaged,
+)
+from oracle_mailchimp_dagster.pipeline.failures import failed
+from oracle_mailchimp_dagster.store.ledger import append_ledger
+from oracle_mailchimp_dagster.store.records import LedgerRecord
+from oracle_mailchimp_dagster.store.sync_store import SyncStore
+from oracle_mailchimp_dagster.sync.model import Action, PlannedAction
+from oracle_mailchimp_dagster.sync.outcomes import Outcome
+from oracle_mailchimp_dagster.tenants.model import TenantConfig
+
+# A member whose stored status is one of these is never re-created: that would resubscribe a person.
+_NEVER_RECREATE = frozenset({"unsubscribed", "cleaned"})
+REPAIR = Action.REPAIR.value
+
+
+@dataclass(frozen=True)
+class ReconcileOptions:
+    """What a reconciliation may do: repair at all, re-create missing members, restore archived ones."""
+
+    repair: bool = False
+    recreate_missing: bool = True
+    restore_archived: bool = False
+    max_drift_rate: float = 0.01
+    since_last_changed: datetime | None = None  # a partial read: changed members only (no missing ones)
+
+
+@dataclass
+class ReconcileResult:
+    """The drift found, the repairs made (outcome counts, ledger rows) and what the read cost."""
+
+    report: DriftReport
+    options: ReconcileOptions
+    repairs: dict[str, int] = field(default_factory=dict)
+    repair_rows: list[LedgerRecord] = field(default_factory=list)
+    requests: int = 0
+    looked_up: int = 0
+
+    @property
+    def over_limit(self) -> bool:
+        return self.report.rate > self.options.max_drift_rate
+
+
+def reconcile(
+    client: MailchimpClient,
+    *,
+    tenant: TenantConfig,
+    store: SyncStore,
+    run_id: str,
+    options: ReconcileOptions,
+    now: datetime,
+) -> ReconcileResult:
+    """Compare the tenant's audience with its member state; repair when `options.repair`."""
+    list_id = tenant.mailchimp.list_id
+    expected, managed_tags = expected_members(store.members.iter_tenant(tenant.id))
+    report = DriftReport(managed=sum(1 for e in expected.values() if not e.archived_by_policy))
+    report.unverified_fields = sum(1 for e in expected.values() if e.merge_fields is None)
+    findings: list[Finding] = []
+    seen: set[str] = set()
+
+    def judge(members: Iterable[AudienceMember]) -> None:
+        for member in members:
+            if member.id in seen:
+                continue
+            seen.add(member.id)
+            wanted = expected.get(member.id)
+            found = [unmanaged(member)] if wanted is None else compare(wanted, member, managed_tags)
+            report.observed += 1
+            report.add(found)
+            findings.extend(f for f in found if f.drift is not DriftClass.UNMANAGED)
+
+    since = options.since_last_changed
+    for status in (None, "archived"):
+        for page in client.iter_audience_pages(list_id, status=status, since_last_changed=since):
+            judge(page)
+    unseen = [e for digest, e in expected.items() if digest not in seen] if since is None else []
+    looked_up = 0
+    for wanted, member in _look_up(client, list_id, unseen):
+        looked_up += 1
+        found = missing(wanted) if member is None else compare(wanted, member, managed_tags)
+        if member is not None:
+            seen.add(member.id)
+            report.observed += 1
+        report.add(found)
+        findings.extend(found)
+    result = ReconcileResult(report, options, looked_up=looked_up)
+    if options.repair:
+        rows = list(_repair(client, list_id, tenant, expected, findings, options))
+        if rows:
+            with store.db.write() as conn:
+                counts = append_ledger(conn, tenant.id, run_id, now, rows)
+            result.repairs = dict(counts)
+        result.repair_rows = rows
+    result.requests = int(client.stats.snapshot().get("http_calls", 0))
+    return result
+
+
+def _look_up(
+    client: MailchimpClient, list_id: str, unseen: list[Expected]
+) -> Iterator[tuple[Expected, AudienceMember | None]]:
+    def one(wanted: Expected) -> tuple[Expected, AudienceMember | None]:
+        return wanted, client.get_audience_member(list_id, wanted.subscriber_hash)
+
+    tasks = (partial(one, wanted) for wanted in unseen)
+    yield from in_parallel(client.options.concurrency, tasks, "mailchimp-lookup")
+
+
+def _record(finding: Finding, outcome: Outcome, detail: str = "") -> LedgerRecord:
+    text = f"{finding.drift.value}: {detail or finding.detail}"
+    return LedgerRecord(finding.customer_key or "", finding.email, REPAIR, outcome.value, detail=text)
+
+
+def _refused(finding: Finding, problem: MailchimpProblem) -> LedgerRecord:
+    outcome = failed(PlannedAction(finding.customer_key or "", Action.REPAIR, ""), problem)
+    detail = f"{finding.drift.value}: {outcome.detail or problem.title}"
+    return LedgerRecord(
+        finding.customer_key or "",
+        finding.email,
+        REPAIR,
+        outcome.outcome.value,
+        http_status=outcome.http_status,
+        title=outcome.title,
+        detail=detail,
+    )
+
+
+def _attempt(finding: Finding, write: Callable[[], object], outcome: Outcome) -> LedgerRecord:
+    try:
+        write()
+    except MailchimpRecordError as exc:
+        return _refused(finding, exc.problem)
+    return _record(finding, outcome)
+
+
+def _repair(
+    client: MailchimpClient,
+    list_id: str,
+    tenant: TenantConfig,
+    expected: dict[str, Expected],
+    findings: list[Finding],
+    options: ReconcileOptions,
+) -> Iterator[LedgerRecord]:
+    """Re-send stale fields and managed tags, re-create missing members where allowed; one row each."""
+    writes: list[Callable[[], LedgerRecord]] = []
+    tags: dict[str, tuple[Finding, TagChange]] = {}
+    for finding in findings:
+        wanted = expected[finding.subscriber_hash]
+        if finding.drift is DriftClass.STALE_MERGE_FIELDS and wanted.merge_fields is not None:
+            values = {k: wanted.merge_fields[k] for k in finding.fields}
+            call = partial(client.update_member, list_id, wanted.email, MemberChanges(merge_fields=values))
+            writes.append(partial(_attempt, finding, call, Outcome.UPDATED))
+        elif finding.drift in (DriftClass.MISSING_TAGS, DriftClass.EXTRA_TAGS):
+            _, before = tags.get(wanted.email, (finding, TagChange()))
+            merged = TagChange(
+                add=(*before.add, *finding.tags_add), remove=(*before.remove, *finding.tags_remove)
+            )
+            tags[wanted.email] = (finding, merged)
+        elif finding.drift is DriftClass.MISSING_MEMBER:
+            writes.append(partial(_recreate, client, list_id, tenant, wanted, finding, options))
+        elif finding.drift is DriftClass.ARCHIVED_BY_PERSON:
+            if options.restore_archived:
+                writes.append(partial(_recreate, client, list_id, tenant, wanted, finding, options))
+            else:
+                yield _record(
+                    finding, Outcome.SKIPPED, "left archived (the tenant's policy does not restore)"
+                )
+    yield from in_parallel(client.options.concurrency, writes, "mailchimp-repair")
+    if tags:
+        problems = client.apply_tag_changes(list_id, {email: change for email, (_, change) in tags.items()})
+        for email, (finding, change) in tags.items():
+            problem = problems.get(email)
+            what = ", ".join([*(f"+{t}" for t in change.add), *(f"-{t}" for t in change.remove)])
+            yield _refused(finding, problem) if problem else _record(finding, Outcome.TAGGED, what)
+
+
+def _recreate(
+    client: MailchimpClient,
+    list_id: str,
+    tenant: TenantConfig,
+    wanted: Expected,
+    finding: Finding,
+    options: ReconcileOptions,
+) -> LedgerRecord:
+    """Put the member back as it was last sent, with the tenant's status for new members."""
+    if finding.drift is DriftClass.MISSING_MEMBER and not options.recreate_missing:
+        return _record(finding, Outcome.SKIPPED, "not re-created (the tenant's policy does not)")
+    if wanted.status in _NEVER_RECREATE:
+        return _record(
+            finding, Outcome.SKIPPED, f"not re-created: it was {wanted.status} (never resubscribed)"
+        )
+    if wanted.merge_fields is None:
+        return _record(finding, Outcome.SKIPPED, "not re-created: its values are known after its next sync")
+    member = MemberUpsert(
+        email_address=wanted.email,
+        status_if_new=tenant.policy.status_if_new.value,
+        merge_fields=dict(wanted.merge_fields),
+    )
+    try:
+        client.put_member(list_id, member)
+        if wanted.tags:
+            problems = client.apply_tag_changes(
+                list_id, {wanted.email: TagChange(add=tuple(sorted(wanted.tags)))}
+            )
+            if wanted.email in problems:
+                return _refused(finding, problems[wanted.email])
+    except MailchimpRecordError as exc:
+        return _refused(finding, exc.problem)
+    return _record(finding, Outcome.CREATED, "re-created")
