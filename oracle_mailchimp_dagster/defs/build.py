@@ -45,6 +45,7 @@ def build_definitions(resources: dict[str, object] | None = None) -> dg.Definiti
             oracle_change_sensor,
             *scheduling.SENSORS,
             *audience.SENSORS,
+            *drift.SENSORS,
             *alerts.SENSORS,
         ],
         resources={**default_resources(), **(resources or {})},

@@ -14,11 +14,13 @@ from pydantic import Field
 
 from oracle_mailchimp_dagster.defs.partitions import tenant_partitions
 from oracle_mailchimp_dagster.defs.resources import LEASES, AppDatabase, MailchimpResource
+from oracle_mailchimp_dagster.defs.run_tags import SCHEDULED_FOR_TAG, TENANT_TAG, TRIGGER_TAG
+from oracle_mailchimp_dagster.defs.scheduling import Clock, build_tenant_schedule_sensor, utc_now
 from oracle_mailchimp_dagster.defs.step import user_errors_as_failures
 from oracle_mailchimp_dagster.mailchimp.client import MailchimpClient
 from oracle_mailchimp_dagster.pipeline.drift import DriftClass
 from oracle_mailchimp_dagster.pipeline.reconcile import ReconcileOptions, ReconcileResult, reconcile
-from oracle_mailchimp_dagster.tenants.model import TenantConfig
+from oracle_mailchimp_dagster.tenants.model import Schedule, TenantConfig
 
 DRIFT_ASSET = "mailchimp_audience_drift"
 SYNC_GROUP = "oracle_to_mailchimp"
@@ -175,5 +177,27 @@ audience_drift_job = dg.define_asset_job(
     description="Reconcile one tenant's audience with its member state (drift report; repair if asked).",
 )
 
+RECONCILE_SENSOR = "tenant_reconcile_schedule_sensor"
+
+
+def reconcile_schedule(config: TenantConfig) -> Schedule:
+    return config.reconcile.schedule
+
+
+def build_reconcile_schedule_sensor(clock: Clock = utc_now) -> dg.SensorDefinition:
+    """Each enabled tenant's reconciliation on its reconcile.schedule (weekly by default)."""
+    return build_tenant_schedule_sensor(
+        clock,
+        name=RECONCILE_SENSOR,
+        job=audience_drift_job,
+        schedule_of=reconcile_schedule,
+        description="Requests each enabled tenant's audience reconciliation (drift report; repair only "
+        "if the tenant's reconcile.repair is set) when its reconcile.schedule comes due in its time "
+        "zone (default weekly, Monday 06:00 UTC), read from the tenant registry on every tick. Runs "
+        f"carry the tags {TENANT_TAG}, {TRIGGER_TAG}=schedule and {SCHEDULED_FOR_TAG}.",
+    )
+
+
 ASSETS = [mailchimp_audience_drift]
 JOBS = [audience_drift_job]
+SENSORS = [build_reconcile_schedule_sensor()]

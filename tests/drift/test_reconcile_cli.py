@@ -29,8 +29,8 @@ class Audience:
         assert response.status_code < 300, response.text
         return response.json() if response.content else {}
 
-    def member(self, email: str) -> dict[str, Any]:
-        return self.call("GET", f"/{subscriber_hash(email)}")
+    def member(self, email: str | None) -> dict[str, Any]:
+        return self.call("GET", f"/{subscriber_hash(email or '')}")
 
 
 def managed(h: SyncHarness) -> list[MemberState]:
