@@ -15,6 +15,7 @@ from pydantic import SecretStr, ValidationError
 from oracle_mailchimp_dagster.errors import UserError
 from oracle_mailchimp_dagster.store import SecretName
 from oracle_mailchimp_dagster.sync.rules import InactiveAction, StatusIfNew
+from oracle_mailchimp_dagster.tenants import consent
 from oracle_mailchimp_dagster.tenants.credential_hosts import HostNaming
 from oracle_mailchimp_dagster.tenants.env_file import ALERT_WEBHOOK_KEY, read_env_file, settings_from_env
 from oracle_mailchimp_dagster.tenants.errors import TenantConfigError, describe_validation_error
@@ -73,7 +74,8 @@ def _choices(enum: type[Any]) -> click.Choice[str]:
 
 
 def setting_options(command: F) -> F:
-    """The tenant settings shared by `add` and `update` (all optional on update)."""
+    """The tenant settings shared by `add` and `update` (all optional on update); `--status-if-new`
+    is `status_option`, since it is required at `add`."""
     options = [
         click.option("--display-name", help="Human name (default: the id)."),
         click.option(
@@ -128,11 +130,6 @@ def setting_options(command: F) -> F:
         ),
         click.option("--schedule", metavar="CRON", help="5-field cron (default '*/15 * * * *')."),
         click.option("--timezone", metavar="TZ", help="IANA zone of the schedule (default UTC)."),
-        click.option(
-            "--status-if-new",
-            type=_choices(StatusIfNew),
-            help="Status of new members (default transactional).",
-        ),
         click.option(
             "--inactive-action",
             type=_choices(InactiveAction),
@@ -204,6 +201,28 @@ def setting_options(command: F) -> F:
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def status_option(*, adding: bool) -> Callable[[F], F]:
+    """`--status-if-new`: required at `add` (the refusal and this help say what each status means for
+    campaigns and consent, `tenants.consent`), kept as stored at `update` unless given."""
+    when = (
+        "Required: there is no default."
+        if adding
+        else "Kept as stored unless given; a change applies to members created from then on."
+    )
+    return click.option(
+        "--status-if-new",
+        type=_choices(StatusIfNew),
+        help=f"Status the sync gives each member it creates. {when} {consent.choices()}; "
+        f"{consent.EXISTING_KEEP}.",
+    )
+
+
+def require_status(params: Mapping[str, Any], tenant_id: str) -> None:
+    """Refuse `tenants add` without --status-if-new, saying what each status means."""
+    if params.get("status_if_new") is None:
+        raise UserError(consent.status_required(f"tenants add {shown(tenant_id)}", "--status-if-new"))
 
 
 def validate_config(data: dict[str, Any], tenant_id: str) -> TenantConfig:

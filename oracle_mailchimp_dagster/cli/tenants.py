@@ -18,7 +18,9 @@ from oracle_mailchimp_dagster.cli.tenant_settings import (
     CLI_NAMING,
     apply_settings,
     read_alert_webhook,
+    require_status,
     setting_options,
+    status_option,
     validate_config,
 )
 from oracle_mailchimp_dagster.diagnostics.checks import render_report, report_json, run_checks
@@ -33,6 +35,8 @@ from oracle_mailchimp_dagster.store import (
     TenantNotFoundError,
 )
 from oracle_mailchimp_dagster.store.reset import StateReset
+from oracle_mailchimp_dagster.tenants import consent
+from oracle_mailchimp_dagster.tenants.consent import StatusNotStated
 from oracle_mailchimp_dagster.tenants.credential_hosts import HostChangeRefused
 from oracle_mailchimp_dagster.tenants.hosts import host_label
 from oracle_mailchimp_dagster.tenants.model import TenantConfig
@@ -89,10 +93,15 @@ def tenants() -> None:
 
 @tenants.command()
 @click.argument("tenant_id", metavar="ID")
+@status_option(adding=True)
 @setting_options
 @click.option("--disabled", is_flag=True, help="Register it without scheduling it.")
 def add(tenant_id: str, disabled: bool, **params: Any) -> None:
-    """Register a tenant (settings from flags and/or --env-file; credentials never on the command line)."""
+    """Register a tenant (settings from flags and/or --env-file; credentials never on the command line).
+
+    --status-if-new is required: say whether the customers are marketing contacts.
+    """
+    require_status(params, tenant_id)
     with open_registry() as registry:
         if registry.exists(tenant_id):
             raise TenantExistsError(tenant_id)
@@ -107,11 +116,13 @@ def add(tenant_id: str, disabled: bool, **params: Any) -> None:
         f"{config.mailchimp.list_id}, every '{config.schedule.cron}' ({config.schedule.timezone})"
         + (f", alerts to {host}" if host else "")
     )
+    click.echo(f"{consent.status_line(config.policy.status_if_new)}; {consent.EXISTING_KEEP}")
     click.echo(f"check it end to end: oracle-mailchimp tenants test {config.id}")
 
 
 @tenants.command()
 @TENANT_ID
+@status_option(adding=False)
 @setting_options
 @click.option(
     "--enable/--disable",
@@ -172,7 +183,7 @@ def list_tenants(as_json: bool) -> None:
         click.echo(json.dumps([c.model_dump(mode="json") for c in configs], indent=2))
         return
     if not configs:
-        click.echo("no tenants yet: oracle-mailchimp tenants add ID ... (see --help)")
+        click.echo("no tenants yet: oracle-mailchimp tenants add ID --status-if-new STATUS ... (see --help)")
         return
     header = ("ID", "NAME", "ENABLED", "SCHEDULE", "ORACLE POD", "AUDIENCE", "ALERTS")
     table = [header] + [
@@ -287,7 +298,13 @@ def reset(tenant_id: str, yes: bool) -> None:
     )
 
 
-@tenants.command("import")
+IMPORT_STATUS_HELP = (
+    f"A new tenant must state {consent.STATUS_KEY}: {consent.choices()}; {consent.EXISTING_KEEP}. "
+    "A tenant already registered keeps its stored status unless the file states one."
+)
+
+
+@tenants.command("import", epilog=IMPORT_STATUS_HELP)
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--reset-state", is_flag=True, help=RESET_STATE_HELP)
 def import_tenants(file: Path, reset_state: bool) -> None:
@@ -300,10 +317,13 @@ def import_tenants(file: Path, reset_state: bool) -> None:
     parsed = load_import_file(file, os.environ)
     entries = [(entry.config, entry.secrets) for entry in parsed]
     removals = {entry.config.id: entry.remove for entry in parsed if entry.remove}
+    unstated = [entry.config.id for entry in parsed if not entry.states_status]
     with open_registry() as registry:
         try:
-            result = registry.import_tenants(entries, reset_state=reset_state, removals=removals)
-        except (HostChangeRefused, StateChangeRefused) as exc:
+            result = registry.import_tenants(
+                entries, reset_state=reset_state, removals=removals, unstated_status=unstated
+            )
+        except (HostChangeRefused, StateChangeRefused, StatusNotStated) as exc:
             raise UserError(f"tenants import {file}: {exc}") from None
     line = (
         f"imported {len(entries)} tenant(s) from {file}: "

@@ -31,6 +31,7 @@ from oracle_mailchimp_dagster.local.demo_workspace import (
     DEMO_TENANT,
     LocalWorkspace,
     applied_env,
+    demo_status_line,
     register_demo_tenant,
 )
 from oracle_mailchimp_dagster.sandbox.common.latency import LatencyProfile
@@ -89,10 +90,8 @@ class DemoSession:
         registry = self.registry = workspace.open_registry()
         register_demo_tenant(registry, self.pair)
         tenant = registry.get(DEMO_TENANT)
-        self.echo(
-            f"Tenant     {tenant.id}: new members join as {tenant.policy.status_if_new.value}; "
-            f"inactive customers: {tenant.policy.inactive_action.value}"
-        )
+        self.echo(f"Tenant     {tenant.id}: {demo_status_line(tenant)}")
+        self.echo(f"           inactive customers: {tenant.policy.inactive_action.value}")
         from oracle_mailchimp_dagster.defs.launch import SyncRequest, launch_sync
 
         definitions = _definitions(workspace)

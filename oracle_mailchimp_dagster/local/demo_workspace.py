@@ -16,13 +16,17 @@ from oracle_mailchimp_dagster.secrets import KEY_FILE_ENV, MASTER_KEY_ENV, KeySt
 from oracle_mailchimp_dagster.secrets.keystore import DEFAULT_KEY_FILE_NAME
 from oracle_mailchimp_dagster.store import DATABASE_URL_ENV, Database, upgrade_schema
 from oracle_mailchimp_dagster.store.location import DEFAULT_SQLITE_NAME, normalise_url
+from oracle_mailchimp_dagster.sync.rules import StatusIfNew
 from oracle_mailchimp_dagster.tenants import TenantConfig, TenantRegistry
+from oracle_mailchimp_dagster.tenants.consent import status_line
 from oracle_mailchimp_dagster.tenants.env_file import secrets_from_env, tenant_from_env
 from oracle_mailchimp_dagster.tenants.model import mapping_with_company
 
 DEMO_TENANT = "demo"
 # The sandbox audience has a COMPANY field, so the demo maps the organization name there too.
 DEMO_MAPPING = mapping_with_company()
+# Stated, as `tenants add --status-if-new` must be: the sandbox's customers gave no marketing consent.
+DEMO_STATUS_IF_NEW = StatusIfNew.TRANSACTIONAL
 
 
 @dataclass(frozen=True)
@@ -75,8 +79,20 @@ class LocalWorkspace:
 
 
 def demo_tenant(pair: SandboxPair) -> TenantConfig:
-    """Tenant `demo`: the Fusion sandbox (OAuth) into the Mailchimp sandbox's default audience."""
-    return tenant_from_env(DEMO_TENANT, pair.env(), display_name="Demo (sandbox)", mapping=DEMO_MAPPING)
+    """Tenant `demo`: the Fusion sandbox (OAuth) into the Mailchimp sandbox's default audience, its
+    new members' status stated (`DEMO_STATUS_IF_NEW`)."""
+    return tenant_from_env(
+        DEMO_TENANT,
+        pair.env(),
+        display_name="Demo (sandbox)",
+        mapping=DEMO_MAPPING,
+        policy={"status_if_new": DEMO_STATUS_IF_NEW.value},
+    )
+
+
+def demo_status_line(tenant: TenantConfig) -> str:
+    """What the demo tenant's new members become and what that means, and how a real tenant chooses."""
+    return f"{status_line(tenant.policy.status_if_new)} (a real tenant chooses: tenants add --status-if-new)"
 
 
 def register_demo_tenant(registry: TenantRegistry, pair: SandboxPair) -> bool:

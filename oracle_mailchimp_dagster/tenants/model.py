@@ -184,10 +184,12 @@ class ReconcileSettings(Strict):
 class TenantPolicy(SyncPolicy):
     """The sync policy (see `sync.rules.SyncPolicy`) plus retries; unknown keys are errors.
 
-    `status_if_new` defaults to "transactional" here: an ERP customer record is not marketing consent.
-    Transactional adds the contact without subscribing or emailing it; choose "subscribed" only when
-    Oracle holds consent, "pending" to send Mailchimp's double opt-in email. Existing members' status
-    is never changed by a sync.
+    `status_if_new` defaults to "transactional" for tenants built in code: an ERP customer record is
+    not marketing consent. Transactional adds the contact without subscribing or emailing it, and it
+    cannot receive campaigns; "subscribed" only when Oracle holds consent, "pending" to send
+    Mailchimp's double opt-in email. Existing members' status is never changed by a sync. Where a
+    person registers a tenant (`tenants add`, a new tenant in `tenants import`, the demo) the status
+    is stated, never defaulted (`tenants.consent`).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", **HIDE_INPUT)

@@ -27,6 +27,7 @@ from oracle_mailchimp_dagster.secrets import (
 from oracle_mailchimp_dagster.store import Database, SecretName, ensure_schema_current
 from oracle_mailchimp_dagster.store import tenant_rows as rows
 from oracle_mailchimp_dagster.store.reset import StateReset, has_sync_state, reset_sync_state
+from oracle_mailchimp_dagster.tenants.consent import StatusNotStated, stored_status
 from oracle_mailchimp_dagster.tenants.credential_hosts import (
     HostChange,
     HostChangeRefused,
@@ -49,6 +50,8 @@ RESET_ON_REQUEST = "reset on request"
 
 # (tenant id, the changes of its settings the sync state depends on)
 PendingChanges = list[tuple[str, list[SettingChange]]]
+# A tenant to import and the secrets its entry gives.
+ImportItem = tuple[TenantConfig, Mapping[SecretName, SecretStr]]
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,26 @@ def _config(row: rows.TenantRow) -> TenantConfig:
         return TenantConfig.from_stored(row.id, row.display_name, row.enabled, row.config)
     except ValidationError as exc:
         raise TenantConfigError(describe_validation_error(exc, f"stored tenant '{row.id}'")) from None
+
+
+def stored_statuses(
+    conn: Connection, entries: Sequence[ImportItem], unstated: Collection[str]
+) -> list[ImportItem]:
+    """`entries`, those in `unstated` given their stored `status_if_new`; `StatusNotStated` names the
+    new ones (nothing tells what their members should be)."""
+    kept: list[ImportItem] = []
+    new: list[str] = []
+    for config, secrets in entries:
+        row = rows.select_tenant(conn, config.id) if config.id in unstated else None
+        if config.id in unstated and row is None:
+            new.append(config.id)
+        elif row is not None:
+            policy = config.policy.model_copy(update={"status_if_new": stored_status(row.config)})
+            config = config.model_copy(update={"policy": policy})
+        kept.append((config, secrets))
+    if new:
+        raise StatusNotStated(new)
+    return kept
 
 
 class TenantRegistry:
@@ -220,24 +243,31 @@ class TenantRegistry:
 
     def import_tenants(
         self,
-        entries: Sequence[tuple[TenantConfig, Mapping[SecretName, SecretStr]]],
+        entries: Sequence[ImportItem],
         *,
         reset_state: bool = False,
         removals: Mapping[str, Collection[SecretName]] | None = None,
+        unstated_status: Collection[str] = (),
     ) -> ImportResult:
         """Create or update many tenants in one transaction: all of them land, or none.
 
         Existing tenants are checked as `update` checks them, all before the first write, so one
         refusal names every tenant at fault; `reset_state` resets exactly the tenants whose changes
         need it. `removals` names, per tenant, optional secrets to drop (the alert webhook).
+        `unstated_status` names the tenants whose entry did not state `status_if_new`: an existing
+        one keeps its stored status, a new one is refused (`StatusNotStated`), before any write.
         """
         removals = removals or {}
         for config, secrets in entries:
             check_secrets(config, secrets, f"tenant '{config.id}'")
+        if unstated_status:  # refused before the key file is created, and checked again below
+            with self.db.read() as conn:
+                stored_statuses(conn, entries, unstated_status)
         keyring = self.keys.load(create=any(secrets for _, secrets in entries))
         now = datetime.now(UTC)
         result = ImportResult(created=[], updated=[])
         with self.db.write() as conn:
+            entries = stored_statuses(conn, entries, unstated_status)
             existing = [entry for entry in entries if rows.select_tenant(conn, entry[0].id) is not None]
             self._refuse_host_changes(conn, keyring, existing)
             pending = {

@@ -13,9 +13,12 @@ tenants:
       list_id: a1b2c3d4e5
       api_key_env: ACME_MAILCHIMP_API_KEY              # or oauth_token_env with auth: oauth
     schedule: {cron: "*/15 * * * *", timezone: UTC}
-    policies: {inactive_action: archive, status_if_new: pending}
-    mapping: {merge_fields: {OrganizationName: COMPANY, FormattedPhoneNumber: PHONE}}
+    policy: {status_if_new: pending, inactive_action: archive}
+    mapping: {merge_fields: {COMPANY: OrganizationName, PHONE: FormattedPhoneNumber}}
     alerts: {webhook_url_env: ACME_ALERT_WEBHOOK_URL}     # optional; null removes the stored one
+
+`policy.status_if_new` is required for a tenant the registry does not have yet (`tenants.consent` says
+what each status means); a tenant it has keeps its stored status unless the file states one.
 
 A list of tenants (`tenants list --json`) and the document `tenants show ID --json` prints (its
 `tenant`; `secrets` and `sync_state` are information) are read too, so what is shown can be imported
@@ -53,11 +56,13 @@ WEBHOOK_KEY = "webhook_url_env"
 
 @dataclass(frozen=True)
 class ImportEntry:
-    """A tenant to create or update, the secrets the file gives, and the optional ones it removes."""
+    """A tenant to create or update, the secrets the file gives, the optional ones it removes, and
+    whether it states `policy.status_if_new` (a new tenant must; an existing one keeps its own)."""
 
     config: TenantConfig
     secrets: dict[SecretName, SecretStr]
     remove: frozenset[SecretName] = field(default_factory=frozenset)
+    states_status: bool = True
 
 
 # The keys of the document `tenants show ID --json` prints.
@@ -154,7 +159,9 @@ def parse_import(text: str, origin: str, env: Mapping[str, str]) -> list[ImportE
         if tenant.id in seen:
             raise TenantConfigError(f"{origin}: tenant '{tenant.id}' appears twice")
         seen.add(tenant.id)
-        parsed.append(ImportEntry(tenant, {**secrets, **alert_secrets}, remove))
+        policy = config.get("policy")
+        states_status = isinstance(policy, dict) and policy.get("status_if_new") is not None
+        parsed.append(ImportEntry(tenant, {**secrets, **alert_secrets}, remove, states_status))
     return parsed
 
 

@@ -63,7 +63,9 @@ def test_a_sync_leaves_nothing_open_to_other_users(tmp_path: Path) -> None:
         assert upgraded.returncode == 0, upgraded.stderr
         shutil.copy(REPO_DAGSTER_YAML, home / "dagster.yaml")  # the user's own copy (README): theirs to set
         (home / "dagster.yaml").chmod(0o600)
-        added = run(["tenants", "add", "acme", "--env-file", str(env_file)], env)
+        added = run(
+            ["tenants", "add", "acme", "--status-if-new", "transactional", "--env-file", str(env_file)], env
+        )
         assert added.returncode == 0, added.stderr
         synced = run(["sync", "acme", "--json"], env)
         assert synced.returncode == 0, synced.stderr

@@ -56,6 +56,11 @@ def test_demo_syncs_twice_and_shows_every_change_with_its_outcome(tmp_path: Path
     out = result.stdout
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
+    # The demo states its tenant's status, and what it means, as `tenants add --status-if-new` must.
+    assert (
+        "Tenant     demo: new members join as transactional: an ERP record is not marketing consent: "
+        "contacts are added but cannot receive campaigns (a real tenant chooses: tenants add --status-if-new)"
+    ) in out.splitlines()
     for change, outcome in CHANGES.items():
         assert re.search(rf"^\s+{re.escape(change)}\s+CDRM_\d+\s+{outcome}\s+ok$", out, re.MULTILINE), change
     runs = re.search(r"^\s+outcome: created\s+(\d+)\s+(\d+)$", out, re.MULTILINE)

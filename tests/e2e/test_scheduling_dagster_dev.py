@@ -103,9 +103,8 @@ def test_a_tenant_added_under_dagster_dev_is_scheduled_until_disabled_and_ui_run
         stopped = dev.stop_all_sensors(repo, keep=frozenset({SENSOR_NAME}))
         assert SENSOR_NAME not in stopped and "oracle_change_sensor" in stopped
 
-        added = cli(
-            workspace, "tenants", "add", TENANT, "--env-file", str(env_file), "--schedule", "* * * * *"
-        )
+        add = ["tenants", "add", TENANT, "--status-if-new", "transactional", "--env-file", str(env_file)]
+        added = cli(workspace, *add, "--schedule", "* * * * *")
         assert pair.mailchimp.config.api_key not in added
 
         # The Materialize button: __ASSET_JOB with the partition tag only. The run coordinator adds

@@ -69,7 +69,7 @@ def test_the_json_report_of_echoing_servers_shows_no_secret(
         else ["--oracle-auth", "basic", "--oracle-user", FUSION_USER]
     )
     added = run_cli(
-        "tenants", "add", "acme",
+        "tenants", "add", "acme", "--status-if-new", "transactional",
         "--oracle-base-url", pod.url,
         "--oracle-resource-path", RESOURCE_PATH,
         *oracle_flags,

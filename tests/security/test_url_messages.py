@@ -38,7 +38,7 @@ def test_tenants_add_names_the_url_without_its_password(
     monkeypatch.setenv("ORACLE_SECRET", "x-oracle-secret")
     monkeypatch.setenv("MAILCHIMP_KEY", "0123456789abcdef0123456789abcdef-us6")
     result = run_cli(
-        "tenants", "add", "acme",
+        "tenants", "add", "acme", "--status-if-new", "transactional",
         "--oracle-base-url", f"http://user:{PASSWORD}@acme.example.com",
         "--oracle-token-url", "https://idcs.example.com/oauth2/v1/token",
         "--oracle-scope", "s", "--oracle-client-id", "c",

@@ -5,8 +5,11 @@ from tests.support.tenant_samples import PLAINTEXTS
 
 ORACLE_SECRET_ENV = "ACME_ORACLE_SECRET"
 MAILCHIMP_KEY_ENV = "ACME_MAILCHIMP_KEY"
+# The status `tenants add` must be told (there is no default): the sample's customers gave no consent.
+STATUS_FLAGS = ["--status-if-new", "transactional"]
 # Sample tenant `acme` (tests.support.tenant_samples.settings) as flags, secrets by variable.
 ADD_FLAGS = [
+    *STATUS_FLAGS,
     "--oracle-base-url", "https://acme.fa.us2.oraclecloud.com",
     "--oracle-token-url", "https://idcs-0123.identity.oraclecloud.com/oauth2/v1/token",
     "--oracle-scope", "urn:opc:resource:fa:instanceid=1234567urn:opc:resource:consumer::all",

@@ -23,6 +23,8 @@ def settings(tenant_id: str = "acme", **overrides: Any) -> dict[str, Any]:
             "client_id": "acme-client",
         },
         "mailchimp": {"list_id": "a1b2c3d4e5"},
+        # Stated, as `tenants add` and a new tenant in `tenants import` must: no marketing consent.
+        "policy": {"status_if_new": "transactional"},
     }
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(data.get(key), dict):

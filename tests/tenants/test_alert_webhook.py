@@ -185,6 +185,7 @@ def _yaml(tmp_path: Path, alerts: object | None) -> Path:
             "client_secret_env": ORACLE_SECRET_ENV,
         },
         "mailchimp": {"list_id": "a1b2c3d4e5", "api_key_env": MAILCHIMP_KEY_ENV},
+        "policy": {"status_if_new": "transactional"},
     }
     if alerts is not None:
         entry["alerts"] = alerts

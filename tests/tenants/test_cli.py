@@ -16,6 +16,7 @@ from oracle_mailchimp_dagster.store import Database, schema_status
 from oracle_mailchimp_dagster.store.schema import tenant_secrets
 from oracle_mailchimp_dagster.tenants import TenantRegistry
 from tests.fixtures.store import CliResult, dump_database
+from tests.support.cli_tenants import STATUS_FLAGS
 from tests.support.tenant_samples import MAILCHIMP_KEY, ORACLE_SECRET
 
 Run = Callable[..., CliResult]
@@ -25,6 +26,7 @@ FILE_KEY = "fedcba9876543210fedcba9876543210-us1"
 ALL_SECRETS = (ORACLE_SECRET, MAILCHIMP_KEY, STDIN_SECRET, FILE_SECRET, FILE_KEY)
 
 ADD_FLAGS = [
+    *STATUS_FLAGS,
     "--oracle-base-url",
     "https://acme.fa.us2.oraclecloud.com",
     "--oracle-token-url",
@@ -142,15 +144,16 @@ def test_add_list_show_update_remove(cli: Run, cli_env: Database) -> None:
 
 
 def test_add_from_the_sandbox_env_file(cli: Run, cli_env: Database, sandbox_env_file: Path) -> None:
-    result = cli("tenants", "add", "sandbox", "--env-file", str(sandbox_env_file))
+    result = cli("tenants", "add", "sandbox", *STATUS_FLAGS, "--env-file", str(sandbox_env_file))
     assert result.code == 0, result
     tenant = json.loads(cli("tenants", "show", "sandbox", "--json").out)["tenant"]
     assert tenant["oracle"]["base_url"] == "http://127.0.0.1:18001"
     assert tenant["mailchimp"]["api_base"] == "http://127.0.0.1:18002/3.0"
     assert tenant["oracle"]["client_id"] == "sandbox-client"
     flags_win = cli(
-        "tenants", "add", "other", "--env-file", str(sandbox_env_file), "--mailchimp-list-id", "z9y8x7w6v5"
-    )
+        "tenants", "add", "other", *STATUS_FLAGS, "--env-file", str(sandbox_env_file),
+        "--mailchimp-list-id", "z9y8x7w6v5",
+    )  # fmt: skip
     assert flags_win.code == 0
     assert (
         json.loads(cli("tenants", "show", "other", "--json").out)["tenant"]["mailchimp"]["list_id"]
@@ -357,7 +360,7 @@ def test_add_from_the_env_file_sandbox_serve_writes(
     with SandboxPair(SandboxOptions(customers=5)) as pair:
         pair.write_env_file(path)
         env = pair.env()
-    result = cli("tenants", "add", "sandbox", "--env-file", str(path))
+    result = cli("tenants", "add", "sandbox", *STATUS_FLAGS, "--env-file", str(path))
     assert result.code == 0, result
     registry = TenantRegistry(cli_env, key_store)
     tenant = registry.get("sandbox")

@@ -40,7 +40,7 @@ def acme(cli_env: Database, run_cli: Run, sandboxes: SandboxPair, tmp_path: Path
     """Tenant `acme` registered from the env file `sandbox serve --env-file` writes."""
     env_file = tmp_path / ".sandbox.env"
     sandboxes.write_env_file(env_file)
-    added = run_cli("tenants", "add", "acme", "--env-file", str(env_file))
+    added = run_cli("tenants", "add", "acme", "--status-if-new", "transactional", "--env-file", str(env_file))
     assert added.code == 0, added
     return run_cli
 
