@@ -6,7 +6,7 @@ Pure functions from plain data to text, so the layout is testable without runnin
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from oracle_mailchimp_dagster.local.demo_scenario import Change
@@ -49,9 +49,16 @@ class RunReport:
             read=int(extract.get("rows", 0)),
             actions=_prefixed(plan, "action_"),
             outcomes=_prefixed(results, "outcome_"),
-            mark_before=str(results.get("mark_before", extract.get("mark_before", "none"))),
-            mark_after=str(results.get("mark_after", "none")),
+            mark_before=_mark(results.get("mark_before", extract.get("mark_before", "none"))),
+            mark_after=_mark(results.get("mark_after", "none")),
         )
+
+
+def _mark(value: Any) -> str:
+    """A mark as metadata holds it: a timestamp (epoch seconds, as the UI shows it) or text ("none")."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC).isoformat()
+    return str(value)
 
 
 def _prefixed(metadata: Mapping[str, Any], prefix: str) -> dict[str, int]:

@@ -124,3 +124,13 @@ def test_workspace_env_points_at_its_own_files_and_drops_a_callers_master_key(tm
         "ORACLE_MAILCHIMP_DATABASE_URL": f"sqlite:///{tmp_path / 'oracle_mailchimp.db'}",
         "ORACLE_MAILCHIMP_KEY_FILE": str(tmp_path / "oracle_mailchimp.key"),
     }
+
+
+def test_a_mark_given_as_a_timestamp_reads_as_utc_time() -> None:
+    """Marks are timestamp metadata (epoch seconds, as the UI shows them); the demo prints UTC time."""
+    metadata: dict[str, dict[str, Any]] = {
+        "mailchimp_sync_results": {"mark_before": "none", "mark_after": 1782748308.15}
+    }
+    report = RunReport.from_metadata("run 1", "r1", 1.0, metadata)
+    assert (report.mark_before, report.mark_after) == ("none", "2026-06-29T15:51:48.150000+00:00")
+    assert "high-water mark after       2026-06-29 15:51:48" in "\n".join(render_runs([report]))
