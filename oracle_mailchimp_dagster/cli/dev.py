@@ -17,7 +17,8 @@ import click
     type=click.Path(dir_okay=False, path_type=Path),
     default=Path("workspace.yaml"),
     show_default=True,
-    help="Dagster workspace file; the dagster.yaml beside it becomes the instance settings.",
+    help="Dagster workspace file; the dagster.yaml beside it becomes the instance settings (runs print "
+    "INFO and above unless it sets python_logs). Both are copied into --home, where dagster dev runs.",
 )
 @click.option(
     "--home",
@@ -34,7 +35,8 @@ import click
     help="Where to write the sandbox's URLs and credentials.",
 )
 def dev(port: int, customers: int, latency: str, workspace_file: Path, home: Path, env_file: Path) -> None:
-    """Start the sandbox, register tenant `demo` and run `dagster dev` until Ctrl-C, which stops both."""
+    """Start the sandbox, register tenant `demo` and run `dagster dev` (INFO output) until Ctrl-C, which
+    stops both."""
     from oracle_mailchimp_dagster.local.dev import DevOptions, run_dev
 
     options = DevOptions(port, customers, latency, workspace_file, home, env_file)  # type: ignore[arg-type]

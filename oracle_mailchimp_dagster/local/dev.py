@@ -26,7 +26,13 @@ import yaml
 
 from oracle_mailchimp_dagster.defs.run_coordinator import TenantTaggingRunCoordinator
 from oracle_mailchimp_dagster.errors import UserError
-from oracle_mailchimp_dagster.local.demo_workspace import LocalWorkspace, register_demo_tenant
+from oracle_mailchimp_dagster.local.demo_workspace import (
+    DEMO_TENANT,
+    LocalWorkspace,
+    demo_status_line,
+    register_demo_tenant,
+)
+from oracle_mailchimp_dagster.local.dev_files import dev_instance_settings, rebased_workspace
 from oracle_mailchimp_dagster.sandbox.common.latency import LatencyProfile
 from oracle_mailchimp_dagster.sandbox.runner import SandboxOptions, SandboxPair
 
@@ -36,6 +42,11 @@ SHUTDOWN_TIMEOUT_S = 30.0
 POLL_S = 0.5
 # The env file, the app database and everything `dagster dev` writes (it inherits the umask) are private.
 PRIVATE_UMASK = 0o077
+# Webserver and daemon (`dagster dev --log-level`); runs print at INFO through the instance settings
+# (`local.dev_files`).
+DEV_LOG_LEVEL = "info"
+# The workspace file `dagster dev` reads, in DAGSTER_HOME (`local.dev_files.rebased_workspace`).
+DEV_WORKSPACE_NAME = "workspace.yaml"
 
 Echo = Callable[..., None]
 
@@ -50,12 +61,14 @@ class DevOptions:
     env_file: Path = Path(".sandbox.env")
 
 
-def dagster_dev_command(workspace_file: Path, port: int) -> list[str]:
-    """`dagster dev` from this interpreter's environment, on loopback only."""
+def dagster_dev_command(workspace_file: Path, port: int, log_level: str = DEV_LOG_LEVEL) -> list[str]:
+    """`dagster dev` from this interpreter's environment, on loopback only, its services at `log_level`."""
     dagster = Path(sys.executable).with_name("dagster")
     if not dagster.exists():
         raise UserError(f"cannot find the dagster command next to {sys.executable}: reinstall the project")
-    return [str(dagster), "dev", "-w", str(workspace_file), "-h", HOST, "-p", str(port)]
+    return [
+        str(dagster), "dev", "-w", str(workspace_file), "-h", HOST, "-p", str(port), "--log-level", log_level
+    ]  # fmt: skip
 
 
 def check_port_free(port: int) -> None:
@@ -156,7 +169,8 @@ def tags_every_run(instance_settings: str) -> bool:
 
 
 def prepare_workspace(options: DevOptions, pair: SandboxPair, echo: Echo) -> LocalWorkspace:
-    """`.dagster_home` with the repository's instance settings, the app database and tenant `demo`.
+    """`.dagster_home` with the repository's instance settings (runs logging at INFO), the workspace
+    file (`local.dev_files`), the app database and tenant `demo`.
 
     `dagster dev` reads its run coordinator from those settings: the repository's dagster.yaml names
     the one that tags every run; a copy that does not is said, since the per-key run limit then does
@@ -173,14 +187,18 @@ def prepare_workspace(options: DevOptions, pair: SandboxPair, echo: Echo) -> Loc
             "per-key run limit will not hold them"
         )
     workspace = LocalWorkspace(options.home.absolute())
-    workspace.write_instance_config(settings)
+    workspace.write_instance_config(dev_instance_settings(settings))
+    dev_workspace = workspace.dagster_home / DEV_WORKSPACE_NAME
+    dev_workspace.write_text(rebased_workspace(options.workspace_file), encoding="utf-8")
     registry = workspace.open_registry()
     try:
         replaced = register_demo_tenant(registry, pair)
+        tenant = registry.get(DEMO_TENANT)
     finally:
         registry.db.dispose()
     action = "registered again (new sandbox, fresh sync state)" if replaced else "registered"
     echo(f"Tenant demo {action} in {workspace.dagster_home}")
+    echo(f"            {demo_status_line(tenant)}")
     return workspace
 
 
@@ -197,7 +215,7 @@ def run_dev(options: DevOptions, echo: Echo) -> None:
         options.home.absolute(),
         options.env_file.absolute(),
     )
-    command = dagster_dev_command(workspace_file, options.port)
+    command = dagster_dev_command(options.home / DEV_WORKSPACE_NAME, options.port)
     check_port_free(options.port)
     url = f"http://{HOST}:{options.port}"
     with private_files(), stop_requested() as stop:
@@ -214,7 +232,7 @@ def run_dev(options: DevOptions, echo: Echo) -> None:
                 return
             child = subprocess.Popen(
                 command,
-                cwd=workspace_file.parent,
+                cwd=workspace.dagster_home,  # beside its dagster.yaml (`local.dev_files`)
                 env=workspace.child_env(os.environ),
                 start_new_session=True,
             )
