@@ -124,7 +124,11 @@ def _require_tenant(registry: TenantRegistry, tenant_id: str) -> None:
         raise TenantNotFoundError(tenant_id)
 
 
-@click.command(epilog=LOCATION_HELP)
+@click.command(
+    epilog=f"{LOCATION_HELP} audit only reads: a missing database is an error naming where it looked, "
+    "never created. The audit command a run's metadata prints (ledger_query) carries the DAGSTER_HOME or "
+    "database URL of that run, so it works pasted into any shell."
+)
 @click.argument("tenant_id", metavar="TENANT")
 @click.option("--run", "run_id", metavar="RUN_ID", help="Every row of this run (full run id), in order.")
 @click.option("--customer", "customer_key", metavar="KEY", help="This customer's history, newest first.")
