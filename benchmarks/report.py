@@ -39,13 +39,20 @@ LABELS = {
     "check": "oracle-mailchimp-dagster (`oracle-mailchimp sync` CLI)",
     "drt": "drt-core {version} (rest_api, batch of 500)",
     "sdk": "mailchimp-marketing {version} (per-record loop)",
+    "reconcile": "oracle-mailchimp-dagster (`oracle-mailchimp reconcile`)",
 }
+RECONCILE_CUSTOMERS = 125_000  # about 101k members
 ORACLE_KEYS = ("oracle_requests", "oracle_calls", "fusion_requests")
 MAILCHIMP_KEYS = ("mailchimp_requests", "mailchimp_calls")
 
 
 THEN = ("incremental", "noop")  # benchmarks.sync --then: the run timed after an initial load
-RUN_LABELS = {"none": "initial load", "incremental": "incremental, 1% changed", "noop": "no-op tick"}
+RUN_LABELS = {
+    "none": "initial load",
+    "incremental": "incremental, 1% changed",
+    "noop": "no-op tick",
+    "reconcile": "audience read back",
+}
 
 
 @dataclass(frozen=True)
@@ -104,8 +111,13 @@ def ordered(entries: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     )
 
 
+def then_of_entry(entry: Mapping[str, Any]) -> str:
+    return "reconcile" if entry["tool"] == "reconcile" else then_of(entry)
+
+
 def initial(entries: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    return [e for e in entries if then_of(e) == "none"]
+    """Initial loads by the tools compared (what the plots and the correctness table show)."""
+    return [e for e in entries if then_of(e) == "none" and e["tool"] in TOOLS]
 
 
 def table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
@@ -121,7 +133,7 @@ def performance_rows(entries: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
         rows.append(
             [
                 label(entry),
-                RUN_LABELS.get(then_of(entry), then_of(entry)),
+                RUN_LABELS.get(then_of_entry(entry), then_of_entry(entry)),
                 entry["customers"],
                 entry["latency"],
                 r.get("wall_seconds"),
@@ -281,6 +293,8 @@ def command(run: Run, peers_venv: Path) -> list[str]:
     if run.tool == "connector":
         argv = [python, "-m", "benchmarks.sync", "--customers", str(run.customers), "--latency", run.latency]
         return argv if run.then == "none" else [*argv, "--then", run.then]
+    if run.tool == "reconcile":
+        return [python, "-m", "benchmarks.reconcile", "--customers", str(run.customers)]
     tool = "connector" if run.tool == "check" else run.tool
     base = [python, "-m", "benchmarks.peers.run", "--tool", tool, "--customers", str(run.customers)]
     return [*base, "--latency", run.latency, "--peers-venv", str(peers_venv)]
@@ -335,6 +349,7 @@ def plan(args: argparse.Namespace) -> list[Run]:
     runs = [Run(tool, n) for tool in TOOLS if tool in tools for n in sizes[tool]]
     if "connector" in tools:
         runs += [Run("connector", n, then=then) for n in args.then_sizes for then in THEN]
+        runs.append(Run("reconcile", RECONCILE_CUSTOMERS))
     if args.with_1m:
         runs += [Run("connector", 1_000_000), Run("connector", 1_000_000, "none")]
     return runs

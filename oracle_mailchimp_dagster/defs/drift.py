@@ -7,11 +7,13 @@ same function serves `oracle-mailchimp reconcile`. Scheduled weekly per tenant b
 """
 
 import time
+import warnings
 from datetime import UTC, datetime
 
 import dagster as dg
 from pydantic import Field
 
+from oracle_mailchimp_dagster.defs.checks import check_result
 from oracle_mailchimp_dagster.defs.partitions import tenant_partitions
 from oracle_mailchimp_dagster.defs.resources import LEASES, AppDatabase, MailchimpResource
 from oracle_mailchimp_dagster.defs.run_tags import SCHEDULED_FOR_TAG, TENANT_TAG, TRIGGER_TAG
@@ -100,6 +102,20 @@ def samples_table(result: ReconcileResult) -> dg.TableMetadataValue:
     return dg.MetadataValue.table(records=rows, schema=dg.TableSchema(columns=columns))
 
 
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", dg.PreviewWarning)  # partitioned checks are preview in 1.13
+    DRIFT_CHECK = dg.AssetCheckSpec(
+        "drift_rate",
+        asset=DRIFT_ASSET,
+        partitions_def=tenant_partitions,  # each tenant's latest result on its own partition
+        description="The share of the tenant's managed members with drift (missing, stale merge fields, "
+        "managed tags missing or extra, address spelled otherwise, archived by a person; not status "
+        "changes, not unmanaged members). Warns above the tenant's reconcile.max_drift_rate (1% unless "
+        "set). To fix: read the result's sample, then `oracle-mailchimp reconcile TENANT --repair`, or "
+        "find who edits the audience by hand.",
+    )
+
+
 @dg.asset(
     name=DRIFT_ASSET,
     partitions_def=tenant_partitions,
@@ -111,16 +127,7 @@ def samples_table(result: ReconcileResult) -> dg.TableMetadataValue:
     "members archived by a person, statuses changed (reported only) and members the connector does "
     "not manage (counted, never touched). With repair (run config, or the tenant's reconcile.repair) "
     "it re-sends what drifted, through the ledger with action 'repair'. Plotted: the count per class.",
-    check_specs=[
-        dg.AssetCheckSpec(
-            "drift_rate",
-            asset=DRIFT_ASSET,
-            description="Warns when the share of managed members with drift (missing, stale fields, "
-            "tags, address, archived by a person; not status changes) is above the tenant's "
-            "reconcile.max_drift_rate (default 1%). Look at the drift sample, then run "
-            "`oracle-mailchimp reconcile TENANT --repair`, or find who edits the audience by hand.",
-        )
-    ],
+    check_specs=[DRIFT_CHECK],
 )
 def mailchimp_audience_drift(
     context: dg.AssetExecutionContext,
@@ -158,13 +165,12 @@ def mailchimp_audience_drift(
             "sample": samples_table(result),
         },
         check_results=[
-            dg.AssetCheckResult(
-                check_name="drift_rate",
+            check_result(
+                "drift_rate",
+                tenant_id,
                 passed=not result.over_limit,
-                severity=dg.AssetCheckSeverity.WARN,
-                description=f"tenant {tenant_id}: {report.rate:.2%} of managed members drifted "
-                f"(limit {limit:.2%})",
-                metadata={"tenant": tenant_id, "rate": round(report.rate, 5), "limit": limit},
+                summary=f"{report.rate:.2%} of managed members drifted (warns above {limit:.2%})",
+                metadata={"rate": round(report.rate, 5), "limit": limit},
             )
         ],
     )

@@ -112,9 +112,12 @@ def test_plan_caps_the_sdk_loop_and_adds_1m_only_on_request() -> None:
         "sdk-realistic-1000",
         "connector-realistic-100000-incremental",
         "connector-realistic-100000-noop",
+        "reconcile-realistic-125000",
         "connector-realistic-1000000",
         "connector-none-1000000",
     ]
+    [reconcile] = [run for run in report.plan(args) if run.tool == "reconcile"]
+    assert report.command(reconcile, Path("peers"))[2:] == ["benchmarks.reconcile", "--customers", "125000"]
     then_runs = [run for run in report.plan(args) if run.then != "none"]
     assert [report.command(run, Path("peers"))[-2:] for run in then_runs] == [
         ["--then", "incremental"],
@@ -122,6 +125,23 @@ def test_plan_caps_the_sdk_loop_and_adds_1m_only_on_request() -> None:
     ]
     args.tools = "drt"
     assert all(run.tool == "drt" or run.customers == 1_000_000 for run in report.plan(args))
+
+
+def test_the_reconciliation_gets_its_row_and_stays_out_of_the_comparisons(
+    entries: list[dict[str, Any]],
+) -> None:
+    reconcile = {
+        "tool": "reconcile",
+        "customers": 125_000,
+        "latency": "realistic",
+        "exit_code": 0,
+        "result": {"wall_seconds": 30.5, "peak_memory_mib": 150.2, "mailchimp_requests": 104},
+    }
+    rows = rows_of(report.generated_section([*entries, reconcile], []), "### Speed, memory and calls")
+    [row] = [r for r in rows if r[1] == "audience read back"]
+    assert row[0] == "oracle-mailchimp-dagster (`oracle-mailchimp reconcile`)"
+    assert row[4:6] == ["30.5", "150.2"] and row[7] == "104"
+    assert all("reconcile" not in name for name in report.plot_series([*entries, reconcile]))
 
 
 def test_runs_after_an_initial_load_get_their_own_rows_and_stay_out_of_plots_and_correctness(

@@ -129,6 +129,7 @@ def test_a_fresh_sync_has_no_drift_and_a_member_deleted_for_good_is_missing(
     assert set(clean["counts"].values()) == {0}
     assert clean["managed_members"] == clean["audience_members"] > 200
     assert clean["over_limit"] is False
+    assert clean["requests"] == 2  # one page of members (up to 1,000 a page), one of archived members
     gone = managed(h)[0]
     audience = Audience(h)
     audience.call("POST", f"/{gone.subscriber_hash}/actions/delete-permanent")
