@@ -361,7 +361,7 @@ with warnings.catch_warnings():
         description="The tenant's audience was refreshed recently: a successful sync (not a dry run) "
         "within three intervals of the tenant's schedule. Evaluated for the synced tenant after each "
         "sync and, for every tenant, by audience_freshness_sensor, which also alerts the tenant's "
-        "webhook. Fails (a warning) once three intervals pass without one. To fix: look at the "
+        "webhook. Fails once three intervals pass without one. To fix: look at the "
         "tenant's latest runs (Runs page, filter oracle_mailchimp/tenant), check its credentials with "
         "`oracle-mailchimp tenants test TENANT` and its schedule and enabled flag with `tenants show`.",
     )
