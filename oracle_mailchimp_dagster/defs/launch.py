@@ -12,6 +12,7 @@ from typing import Any
 import dagster as dg
 
 from oracle_mailchimp_dagster.defs.build import build_definitions
+from oracle_mailchimp_dagster.defs.metadata import report_values
 from oracle_mailchimp_dagster.defs.partitions import TENANTS
 from oracle_mailchimp_dagster.defs.resources import AppDatabase
 from oracle_mailchimp_dagster.defs.run_tags import Trigger, run_tags
@@ -80,7 +81,7 @@ def _metadata(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, Any]]:
     for asset in ("fusion_customers", "mailchimp_members", "mailchimp_sync_results"):
         materializations = result.asset_materializations_for_node(asset)
         if materializations:
-            found[asset] = {k: v.value for k, v in materializations[0].metadata.items()}
+            found[asset] = report_values(materializations[0].metadata)
     return found
 
 

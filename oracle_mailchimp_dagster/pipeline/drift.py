@@ -5,9 +5,11 @@ Pure: the expected members are built from stored state, each audience member is 
 expectation, and the findings are counted and sampled. Reading and repairing are `reconcile`'s.
 """
 
+import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -48,17 +50,30 @@ RATED = REPAIRABLE | {DriftClass.EMAIL_DIFFERS}
 _REMOVED = frozenset({"archived", "deleted"})
 
 
+# The keys of a member's merge fields, nested for an address: shared by every member with the same keys.
+Shape = tuple[tuple[str, "Shape | None"], ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Expected:
-    """The member one subscriber hash should be, from the customer that last wrote it."""
+    """The member one subscriber hash should be, from the customer that last wrote it.
+
+    Compact, since a reconciliation holds one per managed member: the merge fields last sent are
+    kept as their keys (shared) and a digest of their values; a member whose digest differs is
+    checked value by value against its stored state (`stale_fields`), which also gives the values a
+    repair sends.
+    """
 
     customer_key: str
     email: str
     subscriber_hash: str
     status: str | None
     tags: frozenset[str]
-    merge_fields: Mapping[str, Any] | None  # None: sent before they were kept (migration 0004)
+    shape: Shape | None  # None: sent before the fields were kept (migration 0004)
+    digest: int
     archived_by_policy: bool
+    active: bool
+    last_update: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,50 +86,106 @@ class Finding:
     customer_key: str | None = None
     detail: str = ""
     fields: tuple[str, ...] = ()
+    values: Mapping[str, Any] | None = None  # the stale fields' values last sent
     tags_add: tuple[str, ...] = ()
     tags_remove: tuple[str, ...] = ()
 
 
-def expected_members(states: Iterable[MemberState]) -> tuple[dict[str, Expected], frozenset[str]]:
-    """The expected member per subscriber hash, and every managed tag name (lower-cased).
+def shape_of(values: Mapping[str, Any]) -> Shape:
+    return tuple(sorted((k, shape_of(v) if isinstance(v, Mapping) else None) for k, v in values.items()))
 
-    Of the customers holding one address, the one that sent the payload and is newest speaks for it.
-    An address whose holders only share it (the payload's sender was refused, or is gone) is not
-    expected: no customer says what it should hold.
+
+def _atom(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"#{float(value)!r}"
+    return str(value).strip()
+
+
+def canonical(values: Any, shape: Shape) -> str:
+    """The values under `shape`'s keys as one string: equal strings mean equal values (the converse
+    does not hold: a number sent as text differs here and is settled by `same_value`)."""
+    found = values if isinstance(values, Mapping) else {}
+    parts = [
+        canonical(found.get(key), sub) if sub is not None else _atom(found.get(key)) for key, sub in shape
+    ]
+    return "{" + "\x1f".join(parts) + "}"
+
+
+class ExpectedMembers:
+    """Builds the expected member per subscriber hash from a stream of stored states.
+
+    Of the customers holding one address, the newest active one that sent its own payload speaks
+    for it. An address whose holders only share it (the payload's sender was refused, or is gone) is
+    not expected: no customer says what it should hold. `managed_tags` collects every managed tag
+    name (lower-cased) any state lists.
     """
-    best: dict[str, MemberState] = {}
-    managed_tags: set[str] = set()
-    for state in states:
-        managed_tags.update(tag_key(t) for t in state.managed_tags)
-        if not state.subscriber_hash or not state.email or state.known_status in NO_MEMBER:
-            continue
-        held = best.get(state.subscriber_hash)
-        if held is None or _speaks_before(state, held):
-            best[state.subscriber_hash] = state
-    expected = {
-        digest: Expected(
-            customer_key=s.customer_key,
-            email=s.email or "",
-            subscriber_hash=digest,
-            status=s.known_status,
-            tags=s.managed_tags,
-            merge_fields=s.merge_fields if s.payload_hash is not None else None,
-            archived_by_policy=not s.active and s.known_status in _REMOVED,
+
+    def __init__(self) -> None:
+        self.by_hash: dict[str, Expected] = {}
+        self.managed_tags: set[str] = set()
+        self._shapes: dict[Shape, Shape] = {}
+        self._tags: dict[frozenset[str], frozenset[str]] = {}
+
+    def add(self, state: MemberState) -> None:
+        self.managed_tags.update(tag_key(t) for t in state.managed_tags)
+        digest_key = state.subscriber_hash
+        if not digest_key or not state.email or state.payload_hash is None:
+            return
+        if state.known_status in NO_MEMBER:
+            return
+        held = self.by_hash.get(digest_key)
+        if held is not None and not _speaks_before(state, held):
+            return
+        shape = None
+        digest = 0
+        if state.merge_fields is not None:
+            shape = self._shapes.setdefault(shape_of(state.merge_fields), shape_of(state.merge_fields))
+            digest = hash(canonical(state.merge_fields, shape))
+        status = sys.intern(state.known_status) if state.known_status else None
+        self.by_hash[digest_key] = Expected(
+            customer_key=state.customer_key,
+            email=state.email,
+            subscriber_hash=digest_key,
+            status=status,
+            tags=self._tags.setdefault(state.managed_tags, state.managed_tags),
+            shape=shape,
+            digest=digest,
+            archived_by_policy=not state.active and state.known_status in _REMOVED,
+            active=state.active,
+            last_update=state.last_update,
         )
-        for digest, s in best.items()
-        if s.payload_hash is not None
-    }
-    return expected, frozenset(managed_tags)
 
 
-def _speaks_before(state: MemberState, held: MemberState) -> bool:
-    rank = (state.payload_hash is not None, state.active, state.last_update is not None)
-    held_rank = (held.payload_hash is not None, held.active, held.last_update is not None)
+def expected_members(states: Iterable[MemberState]) -> tuple[dict[str, Expected], frozenset[str]]:
+    """The expected member per subscriber hash, and every managed tag name (see `ExpectedMembers`)."""
+    builder = ExpectedMembers()
+    for state in states:
+        builder.add(state)
+    return builder.by_hash, frozenset(builder.managed_tags)
+
+
+def _speaks_before(state: MemberState, held: Expected) -> bool:
+    rank = (state.active, state.last_update is not None)
+    held_rank = (held.active, held.last_update is not None)
     if rank != held_rank:
         return rank > held_rank
     if state.last_update and held.last_update and state.last_update != held.last_update:
         return state.last_update > held.last_update
     return state.customer_key < held.customer_key
+
+
+def fields_differ(expected: Expected, member: AudienceMember) -> bool:
+    """Whether the member's merge fields may differ from those last sent (`stale_fields` decides)."""
+    if expected.shape is None or expected.archived_by_policy or member.status == "archived":
+        return False
+    return hash(canonical(member.merge_fields, expected.shape)) != expected.digest
+
+
+def stale_fields(sent: Mapping[str, Any], shown: Mapping[str, Any]) -> tuple[str, ...]:
+    """The merge fields whose value Mailchimp shows is not the one sent."""
+    return tuple(sorted(k for k, v in sent.items() if not same_value(v, shown.get(k))))
 
 
 def same_value(expected: Any, observed: Any) -> bool:
@@ -136,7 +207,16 @@ def _blank(value: Any) -> Any:
     return "" if value is None else value
 
 
-def _finding(expected: Expected, drift: DriftClass, detail: str, **parts: tuple[str, ...]) -> Finding:
+def stale_finding(expected: Expected, sent: Mapping[str, Any], shown: Mapping[str, Any]) -> Finding | None:
+    """The stale merge fields of one member, with the values a repair sends; None when none is."""
+    stale = stale_fields(sent, shown)
+    if not stale:
+        return None
+    values = {k: sent[k] for k in stale}
+    return _finding(expected, DriftClass.STALE_MERGE_FIELDS, ", ".join(stale), fields=stale, values=values)
+
+
+def _finding(expected: Expected, drift: DriftClass, detail: str, **parts: Any) -> Finding:
     return Finding(
         drift,
         subscriber_hash=expected.subscriber_hash,
@@ -161,7 +241,7 @@ def _tag_findings(expected: Expected, member: AudienceMember, managed_tags: froz
 
 
 def compare(expected: Expected, member: AudienceMember, managed_tags: frozenset[str]) -> list[Finding]:
-    """The drift of one managed member as Mailchimp shows it."""
+    """The drift of one managed member as Mailchimp shows it, but its merge fields (`fields_differ`)."""
     if member.status == "archived":
         if expected.archived_by_policy:
             return []
@@ -169,13 +249,7 @@ def compare(expected: Expected, member: AudienceMember, managed_tags: frozenset[
     if expected.archived_by_policy:
         detail = f"the tenant's policy archived it; Mailchimp shows it {member.status}"
         return [_finding(expected, DriftClass.STATUS_DIFFERS, detail)]
-    findings: list[Finding] = []
-    if expected.merge_fields is not None:
-        values = expected.merge_fields.items()
-        stale = tuple(sorted(k for k, v in values if not same_value(v, member.merge_fields.get(k))))
-        if stale:
-            findings.append(_finding(expected, DriftClass.STALE_MERGE_FIELDS, ", ".join(stale), fields=stale))
-    findings += _tag_findings(expected, member, managed_tags)
+    findings = _tag_findings(expected, member, managed_tags)
     if member.email_address.strip() != expected.email:
         findings.append(_finding(expected, DriftClass.EMAIL_DIFFERS, f"shows {member.email_address}"))
     if expected.status and member.status != expected.status:

@@ -7,10 +7,11 @@ skip a row). Repairs go through the ledger with action `repair` and the drift cl
 they never change a status, never resubscribe and never touch a member the connector does not manage.
 """
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 from oracle_mailchimp_dagster.mailchimp import MailchimpRecordError, MemberChanges, MemberUpsert, TagChange
 from oracle_mailchimp_dagster.mailchimp.audience_reads import AudienceMember
@@ -24,7 +25,9 @@ from oracle_mailchimp_dagster.pipeline.drift import (
     Finding,
     compare,
     expected_members,
+    fields_differ,
     missing,
+    stale_finding,
     unmanaged,
 )
 from oracle_mailchimp_dagster.pipeline.failures import failed
@@ -80,38 +83,45 @@ def reconcile(
     list_id = tenant.mailchimp.list_id
     expected, managed_tags = expected_members(store.members.iter_tenant(tenant.id))
     report = DriftReport(managed=sum(1 for e in expected.values() if not e.archived_by_policy))
-    report.unverified_fields = sum(1 for e in expected.values() if e.merge_fields is None)
+    report.unverified_fields = sum(1 for e in expected.values() if e.shape is None)
     findings: list[Finding] = []
     seen: set[str] = set()
 
+    def record(found: list[Finding]) -> None:
+        report.add(found)
+        findings.extend(f for f in found if f.drift is not DriftClass.UNMANAGED)
+
     def judge(members: Iterable[AudienceMember]) -> None:
+        suspects: list[tuple[Expected, AudienceMember]] = []
         for member in members:
             if member.id in seen:
                 continue
             seen.add(member.id)
-            wanted = expected.get(member.id)
-            found = [unmanaged(member)] if wanted is None else compare(wanted, member, managed_tags)
             report.observed += 1
-            report.add(found)
-            findings.extend(f for f in found if f.drift is not DriftClass.UNMANAGED)
+            wanted = expected.get(member.id)
+            if wanted is None:
+                record([unmanaged(member)])
+                continue
+            record(compare(wanted, member, managed_tags))
+            if fields_differ(wanted, member):
+                suspects.append((wanted, member))
+        record(_stale(store, tenant.id, suspects))
 
     since = options.since_last_changed
     for status in (None, "archived"):
         for page in client.iter_audience_pages(list_id, status=status, since_last_changed=since):
             judge(page)
     unseen = [e for digest, e in expected.items() if digest not in seen] if since is None else []
-    looked_up = 0
+    looked_up: list[AudienceMember] = []
     for wanted, member in _look_up(client, list_id, unseen):
-        looked_up += 1
-        found = missing(wanted) if member is None else compare(wanted, member, managed_tags)
-        if member is not None:
-            seen.add(member.id)
-            report.observed += 1
-        report.add(found)
-        findings.extend(found)
-    result = ReconcileResult(report, options, looked_up=looked_up)
+        if member is None:
+            record(missing(wanted))
+        else:
+            looked_up.append(member)
+    judge(looked_up)
+    result = ReconcileResult(report, options, looked_up=len(unseen))
     if options.repair:
-        rows = list(_repair(client, list_id, tenant, expected, findings, options))
+        rows = list(_repair(client, store, tenant, expected, findings, options))
         if rows:
             with store.db.write() as conn:
                 counts = append_ledger(conn, tenant.id, run_id, now, rows)
@@ -119,6 +129,23 @@ def reconcile(
         result.repair_rows = rows
     result.requests = int(client.stats.snapshot().get("http_calls", 0))
     return result
+
+
+def _stale(
+    store: SyncStore, tenant_id: str, suspects: list[tuple[Expected, AudienceMember]]
+) -> list[Finding]:
+    """The members among `suspects` whose merge fields really differ, checked against their stored
+    state (one query per page of suspects, so memory holds a page, not the audience)."""
+    if not suspects:
+        return []
+    states = store.members.by_keys(tenant_id, [wanted.customer_key for wanted, _ in suspects])
+    found = []
+    for wanted, member in suspects:
+        sent = states[wanted.customer_key].merge_fields if wanted.customer_key in states else None
+        finding = stale_finding(wanted, sent or {}, member.merge_fields)
+        if finding is not None:
+            found.append(finding)
+    return found
 
 
 def _look_up(
@@ -160,20 +187,26 @@ def _attempt(finding: Finding, write: Callable[[], object], outcome: Outcome) ->
 
 def _repair(
     client: MailchimpClient,
-    list_id: str,
+    store: SyncStore,
     tenant: TenantConfig,
     expected: dict[str, Expected],
     findings: list[Finding],
     options: ReconcileOptions,
 ) -> Iterator[LedgerRecord]:
     """Re-send stale fields and managed tags, re-create missing members where allowed; one row each."""
+    list_id = tenant.mailchimp.list_id
     writes: list[Callable[[], LedgerRecord]] = []
     tags: dict[str, tuple[Finding, TagChange]] = {}
+    recreate = {DriftClass.MISSING_MEMBER} | (
+        {DriftClass.ARCHIVED_BY_PERSON} if options.restore_archived else set()
+    )
+    keys = [f.customer_key or "" for f in findings if f.drift in recreate]
+    sent = {key: state.merge_fields for key, state in store.members.by_keys(tenant.id, keys).items()}
     for finding in findings:
         wanted = expected[finding.subscriber_hash]
-        if finding.drift is DriftClass.STALE_MERGE_FIELDS and wanted.merge_fields is not None:
-            values = {k: wanted.merge_fields[k] for k in finding.fields}
-            call = partial(client.update_member, list_id, wanted.email, MemberChanges(merge_fields=values))
+        if finding.drift is DriftClass.STALE_MERGE_FIELDS and finding.values:
+            patch = MemberChanges(merge_fields=dict(finding.values))
+            call = partial(client.update_member, list_id, wanted.email, patch)
             writes.append(partial(_attempt, finding, call, Outcome.UPDATED))
         elif finding.drift in (DriftClass.MISSING_TAGS, DriftClass.EXTRA_TAGS):
             _, before = tags.get(wanted.email, (finding, TagChange()))
@@ -181,15 +214,11 @@ def _repair(
                 add=(*before.add, *finding.tags_add), remove=(*before.remove, *finding.tags_remove)
             )
             tags[wanted.email] = (finding, merged)
-        elif finding.drift is DriftClass.MISSING_MEMBER:
-            writes.append(partial(_recreate, client, list_id, tenant, wanted, finding, options))
-        elif finding.drift is DriftClass.ARCHIVED_BY_PERSON:
-            if options.restore_archived:
-                writes.append(partial(_recreate, client, list_id, tenant, wanted, finding, options))
-            else:
-                yield _record(
-                    finding, Outcome.SKIPPED, "left archived (the tenant's policy does not restore)"
-                )
+        elif finding.drift in recreate:
+            values = sent.get(wanted.customer_key)
+            writes.append(partial(_recreate, client, list_id, tenant, wanted, values, finding, options))
+        elif finding.drift is DriftClass.ARCHIVED_BY_PERSON:  # not restored: the default policy
+            yield _record(finding, Outcome.SKIPPED, "left archived (the tenant's policy does not restore)")
     yield from in_parallel(client.options.concurrency, writes, "mailchimp-repair")
     if tags:
         problems = client.apply_tag_changes(list_id, {email: change for email, (_, change) in tags.items()})
@@ -204,6 +233,7 @@ def _recreate(
     list_id: str,
     tenant: TenantConfig,
     wanted: Expected,
+    values: Mapping[str, Any] | None,
     finding: Finding,
     options: ReconcileOptions,
 ) -> LedgerRecord:
@@ -214,12 +244,10 @@ def _recreate(
         return _record(
             finding, Outcome.SKIPPED, f"not re-created: it was {wanted.status} (never resubscribed)"
         )
-    if wanted.merge_fields is None:
+    if values is None:
         return _record(finding, Outcome.SKIPPED, "not re-created: its values are known after its next sync")
     member = MemberUpsert(
-        email_address=wanted.email,
-        status_if_new=tenant.policy.status_if_new.value,
-        merge_fields=dict(wanted.merge_fields),
+        email_address=wanted.email, status_if_new=tenant.policy.status_if_new.value, merge_fields=dict(values)
     )
     try:
         client.put_member(list_id, member)
