@@ -183,6 +183,30 @@ def assert_checks_explain_themselves_per_tenant(dev: DagsterDev, run_id: str) ->
             assert dev.graphql(CHECK_EXECUTIONS, variables)["assetCheckExecutions"] == []
 
 
+DRIFT_IN_UI = """query($repo: RepositorySelector!, $keys: [AssetKeyInput!]) {
+  assetNodes(assetKeys: $keys) { groupName dependencyKeys { path }
+    assetChecksOrError { ... on AssetChecks { checks { name description partitionDefinition { name } } } } }
+  sensorsOrError(repositorySelector: $repo) { __typename ... on Sensors { results { name description
+    targets { pipelineName } } } } }"""
+
+
+def assert_the_drift_asset_its_check_and_schedule_are_in_the_ui(
+    dev: DagsterDev, repo: dict[str, str]
+) -> None:
+    keys = [{"path": ["mailchimp_audience_drift"]}]
+    found = dev.graphql(DRIFT_IN_UI, {"repo": repo, "keys": keys})
+    [node] = found["assetNodes"]
+    assert node["groupName"] == "oracle_to_mailchimp"
+    assert node["dependencyKeys"] == [{"path": ["mailchimp_sync_results"]}]
+    [check] = node["assetChecksOrError"]["checks"]
+    assert check["name"] == "drift_rate" and len(check["description"]) > 80
+    assert check["partitionDefinition"] == {"name": TENANTS}
+    sensors = {s["name"]: s for s in found["sensorsOrError"]["results"]}
+    schedule = sensors["tenant_reconcile_schedule_sensor"]
+    assert schedule["targets"] == [{"pipelineName": "audience_drift_job"}]
+    assert "weekly" in schedule["description"]
+
+
 def assert_the_log_says_what_each_asset_did(dev: DagsterDev, run_id: str) -> None:
     said = [e["message"] for e in run_events(dev, run_id) if e["__typename"] == "LogMessageEvent"]
     for phrase in ("reading Oracle customers", " rows in ", "planned ", "wrote ", "every record: "):
@@ -233,6 +257,7 @@ def test_the_ui_explains_a_sync_through_graphql(sandboxes: SandboxPair, tmp_path
 
         assert_metadata_reads_well(dev, run_id)
         assert_checks_explain_themselves_per_tenant(dev, run_id)
+        assert_the_drift_asset_its_check_and_schedule_are_in_the_ui(dev, repo)
         assert_the_log_says_what_each_asset_did(dev, run_id)
         assert_the_audit_command_works_as_printed(dev, workspace, elsewhere)
 
