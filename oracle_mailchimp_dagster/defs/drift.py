@@ -37,13 +37,14 @@ class DriftConfig(dg.Config):
     )
 
 
-def options_for(tenant: TenantConfig, *, repair: bool) -> ReconcileOptions:
+def options_for(tenant: TenantConfig, *, repair: bool, since: datetime | None = None) -> ReconcileOptions:
     settings = tenant.reconcile
     return ReconcileOptions(
         repair=repair or settings.repair,
         recreate_missing=settings.recreate_missing,
         restore_archived=settings.restore_archived,
         max_drift_rate=settings.max_drift_rate,
+        since_last_changed=since,
     )
 
 
@@ -54,13 +55,14 @@ def run_reconciliation(
     *,
     holder: str,
     repair: bool,
+    since: datetime | None = None,
     log: dg.DagsterLogManager | None = None,
 ) -> tuple[TenantConfig, ReconcileResult]:
     """Reconcile one tenant under its lease (held by `holder`, a run id or a CLI invocation)."""
     info = log.info if log is not None else None
     try:
         step = app_db.open_tenant(tenant_id, holder=holder, log=info)
-        options = options_for(step.tenant, repair=repair)
+        options = options_for(step.tenant, repair=repair, since=since)
         with mailchimp.client(step.tenant, step.registry) as client:
             if not isinstance(client, MailchimpClient):  # pragma: no cover - a double without reads
                 raise TypeError("reconciliation needs the Mailchimp client's audience reads")

@@ -144,3 +144,16 @@ def test_a_fresh_sync_has_no_drift_and_a_member_deleted_for_good_is_missing(
     rows = list(h.store.ledger.for_run("acme", repaired["run_id"]))
     assert [(e.email, e.action) for e in rows] == [(gone.email, "repair")]
     assert rows[0].outcome.startswith("failed")
+
+
+def test_changed_since_reads_only_members_changed_since_and_a_bad_timestamp_is_one_line(
+    drifted: tuple[SyncHarness, dict[str, MemberState]], run_cli: RunCli
+) -> None:
+    _, members = drifted
+    future = reconcile(run_cli, "--changed-since", "2999-01-01T00:00:00Z")
+    assert future["audience_members"] == 0 and future["counts"]["missing_member"] == 0
+    assert future["changed_since"] == "2999-01-01T00:00:00+00:00"
+    recent = reconcile(run_cli, "--changed-since", "2000-01-01T00:00:00Z")
+    assert sampled(recent, "stale_merge_fields") == {members["edited"].email}
+    bad = run_cli("reconcile", "acme", "--changed-since", "yesterday")
+    assert bad.code != 0 and bad.err.count("\n") == 1 and "ISO 8601" in bad.err
