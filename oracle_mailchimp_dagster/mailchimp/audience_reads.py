@@ -4,41 +4,59 @@ Pages of 1,000 (Mailchimp's most) are read several at a time once the first has 
 so 100k members cost about 101 requests and a few pages of memory however large the audience is.
 """
 
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
 from oracle_mailchimp_dagster.mailchimp.endpoints import iso_timestamp
-from oracle_mailchimp_dagster.mailchimp.errors import MailchimpNotFoundError
+from oracle_mailchimp_dagster.mailchimp.errors import MailchimpNotFoundError, error_for
 from oracle_mailchimp_dagster.mailchimp.paging import MAX_PAGE
 from oracle_mailchimp_dagster.mailchimp.parallel import in_parallel
+from oracle_mailchimp_dagster.mailchimp.problems import retryable_problem
 from oracle_mailchimp_dagster.mailchimp.wire import MailchimpWire
 
-_MEMBER_FIELDS = ("id", "email_address", "status", "merge_fields", "tags", "last_changed")
+_MEMBER_FIELDS = ("id", "email_address", "status", "merge_fields", "tags")
+# Pages read at once: each holds 1,000 members (a few MB parsed), so a few keep memory small while the
+# key's other connections stay free for writes.
+PAGES_IN_FLIGHT = 4
 _PAGE_FIELDS = ",".join([*(f"members.{name}" for name in _MEMBER_FIELDS), "total_items"])
 
 
-class AudienceMember(BaseModel):
-    """A member as a reconciliation sees it: its address, status, merge values and tag names."""
+@dataclass(frozen=True, slots=True)
+class AudienceMember:
+    """A member as a reconciliation sees it: its address, status, merge values and tag names.
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    A slotted record rather than a model: a reconciliation holds pages of them, and the listing's
+    shape is checked where it is read (`from_wire`)."""
 
     id: str
     email_address: str
     status: str
-    merge_fields: dict[str, Any] = Field(default_factory=dict)
+    merge_fields: dict[str, Any] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
-    last_changed: datetime | None = None
 
-    @field_validator("tags", mode="before")
     @classmethod
-    def _tag_names(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            return tuple(t["name"] if isinstance(t, dict) else t for t in value)
-        return value
+    def from_wire(cls, entry: Mapping[str, Any]) -> "AudienceMember":
+        try:
+            tags = tuple(t["name"] if isinstance(t, dict) else str(t) for t in entry.get("tags") or ())
+            merge_fields = entry.get("merge_fields") or {}
+            if not isinstance(merge_fields, dict):
+                raise TypeError("merge_fields is not an object")
+            return cls(
+                id=str(entry["id"]),
+                email_address=str(entry["email_address"]),
+                status=sys.intern(str(entry["status"])),
+                merge_fields=merge_fields,
+                tags=tags,
+            )
+        except (KeyError, TypeError) as exc:
+            raise error_for(
+                retryable_problem("Unreadable member", None, f"a listed member lacks its {exc}"),
+                "GET members",
+            ) from None
 
 
 class AudienceReads(MailchimpWire):
@@ -65,7 +83,8 @@ class AudienceReads(MailchimpWire):
             partial(self._audience_page, list_id, offset, page_size, status, since_last_changed)
             for offset in offsets
         )
-        for members, _total in in_parallel(self.options.concurrency, tasks, "mailchimp-audience"):
+        workers = min(self.options.concurrency, PAGES_IN_FLIGHT)
+        for members, _total in in_parallel(workers, tasks, "mailchimp-audience"):
             yield members
 
     def get_audience_member(self, list_id: str, subscriber_hash: str) -> AudienceMember | None:
@@ -78,7 +97,7 @@ class AudienceReads(MailchimpWire):
             )
         except MailchimpNotFoundError:
             return None
-        return AudienceMember.model_validate(body)
+        return AudienceMember.from_wire(body)
 
     def _audience_page(
         self,
@@ -98,5 +117,5 @@ class AudienceReads(MailchimpWire):
         if since_last_changed is not None:
             params["since_last_changed"] = iso_timestamp(since_last_changed)
         body = self._json("GET", f"/lists/{list_id}/members", scope="list", params=params)
-        members = [AudienceMember.model_validate(entry) for entry in body.get("members") or []]
+        members = [AudienceMember.from_wire(entry) for entry in body.get("members") or []]
         return members, int(body.get("total_items") or 0)

@@ -96,9 +96,9 @@ def reconcile(
         for member in members:
             if member.id in seen:
                 continue
-            seen.add(member.id)
-            report.observed += 1
             wanted = expected.get(member.id)
+            seen.add(wanted.subscriber_hash if wanted is not None else member.id)  # our string, not a copy
+            report.observed += 1
             if wanted is None:
                 record([unmanaged(member)])
                 continue
