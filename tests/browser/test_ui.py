@@ -11,10 +11,7 @@ the browser launches. Each stage is a screenshot in the folder the test prints.
 from __future__ import annotations  # Page is only known once the import below succeeds
 
 import contextlib
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,9 +29,8 @@ from oracle_mailchimp_dagster.local.demo_workspace import LocalWorkspace
 from oracle_mailchimp_dagster.sandbox.runner import SandboxOptions, SandboxPair
 from tests.support import browser
 from tests.support.browser import Screenshots, artifacts_dir, chromium_page, exact, require_browser
-from tests.support.dagster_dev import DagsterDev, running_dagster_dev
+from tests.support.dagster_dev import DagsterDev, running_dagster_dev, workspace_cli
 
-CLI = str(Path(sys.executable).with_name("oracle-mailchimp"))
 TENANT = "acme"
 CUSTOMERS = 40
 ASSETS = ("fusion_customers", "mailchimp_members", "mailchimp_sync_results")
@@ -54,15 +50,9 @@ def sandboxes() -> Iterator[SandboxPair]:
 
 def register_tenant(workspace: LocalWorkspace, env_file: Path) -> None:
     """`oracle-mailchimp tenants add`, as an operator types it (consent said explicitly)."""
-    done = subprocess.run(
-        [CLI, "tenants", "add", TENANT, "--env-file", str(env_file), "--status-if-new", "transactional"],
-        env=workspace.child_env(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    workspace_cli(
+        workspace, "tenants", "add", TENANT, "--env-file", str(env_file), "--status-if-new", "transactional"
     )
-    assert done.returncode == 0, done
 
 
 def tags_of(run: dict[str, Any]) -> dict[str, str]:

@@ -15,22 +15,11 @@ from oracle_mailchimp_dagster.store import DATABASE_URL_ENV
 from oracle_mailchimp_dagster.store.engine import Database
 from oracle_mailchimp_dagster.tenants.model import TenantConfig
 from tests.support.doubles import AssetRuns, InMemoryAudience, InMemoryFusion, InMemoryValues, fusion_customer
+from tests.support.plotted import PLOTTED
 
 TENANT = "acme"
 NOW = datetime.now(UTC).replace(microsecond=0)
 ASSETS = (fusion_customers, mailchimp_members, mailchimp_sync_results)
-PLOTTED = {
-    "fusion_customers": {"rows", "pages", "http_calls", "quarantined", "duration_s", "spooled_mib"},
-    "mailchimp_members": {"records", "removals", "chunks", "duration_s"},
-    "mailchimp_sync_results": {
-        "records",
-        "outcome_created",
-        "outcome_updated",
-        "failed",
-        "dead_letters",
-        "duration_s",
-    },
-}
 
 
 def numbers(metadata: dict[str, dg.MetadataValue]) -> set[str]:

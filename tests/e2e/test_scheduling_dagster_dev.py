@@ -9,10 +9,7 @@ there is: the test waits for one due minute after the tenant is added, and for o
 disabled, each wait a poll with a deadline.
 """
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -34,9 +31,8 @@ from oracle_mailchimp_dagster.local.demo_workspace import LocalWorkspace
 from oracle_mailchimp_dagster.local.dev import group_alive
 from oracle_mailchimp_dagster.sandbox.runner import SandboxOptions, SandboxPair
 from oracle_mailchimp_dagster.sync.identity import credential_fingerprint
-from tests.support.dagster_dev import DagsterDev, poll, running_dagster_dev
+from tests.support.dagster_dev import DagsterDev, poll, running_dagster_dev, workspace_cli
 
-CLI = str(Path(sys.executable).with_name("oracle-mailchimp"))
 TENANT = "acme"
 SCHEDULED_TIMEOUT_S = 180.0  # a due minute, the sensor's 30 s, the daemon's pace, a busy machine
 TICK_TIMEOUT_S = 150.0
@@ -52,17 +48,7 @@ def sandboxes() -> Iterator[SandboxPair]:
 
 
 def cli(workspace: LocalWorkspace, *args: str) -> str:
-    """`oracle-mailchimp ARGS` on the workspace, as an operator types it; its output (exit 0)."""
-    done = subprocess.run(
-        [CLI, *args],
-        env=workspace.child_env(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done
-    return done.stdout + done.stderr
+    return workspace_cli(workspace, *args)
 
 
 def tag_values(run: dict[str, Any]) -> dict[str, str]:

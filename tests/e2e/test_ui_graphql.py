@@ -29,7 +29,14 @@ from oracle_mailchimp_dagster.defs.partitions import TENANTS
 from oracle_mailchimp_dagster.local.demo_workspace import LocalWorkspace
 from oracle_mailchimp_dagster.sandbox.runner import SandboxOptions, SandboxPair
 from oracle_mailchimp_dagster.store import DATABASE_URL_ENV
-from tests.support.dagster_dev import TERMINAL_RUN_STATUSES, DagsterDev, poll, running_dagster_dev
+from tests.support.dagster_dev import (
+    TERMINAL_RUN_STATUSES,
+    DagsterDev,
+    poll,
+    running_dagster_dev,
+    workspace_cli,
+)
+from tests.support.plotted import PLOTTED
 
 CLI = str(Path(sys.executable).with_name("oracle-mailchimp"))
 TENANT, GHOST = "acme", "ghost"
@@ -38,19 +45,6 @@ CHECKS = {
     "fusion_customers": {"quarantined_rows"},
     "mailchimp_members": {"invalid_record_rate"},
     "mailchimp_sync_results": {"failed_record_rate", "dead_letters_waiting", "audience_fresh"},
-}
-# What the UI plots (int and float entries), per asset: the few figures worth a plot.
-PLOTTED = {
-    "fusion_customers": {"rows", "pages", "http_calls", "quarantined", "duration_s", "spooled_mib"},
-    "mailchimp_members": {"records", "removals", "chunks", "duration_s"},
-    "mailchimp_sync_results": {
-        "records",
-        "outcome_created",
-        "outcome_updated",
-        "failed",
-        "dead_letters",
-        "duration_s",
-    },
 }
 ENTRIES = """__typename label ... on IntMetadataEntry { intValue } ... on FloatMetadataEntry { floatValue }
   ... on TextMetadataEntry { text } ... on TimestampMetadataEntry { timestamp }
@@ -62,6 +56,7 @@ LATEST = (
     + ENTRIES
     + " } } } } }"
 )
+
 ASSET_CHECKS = """query($keys: [AssetKeyInput!]) { assetNodes(assetKeys: $keys) { assetKey { path }
   assetChecksOrError { __typename ... on AssetChecks { checks { name description
     partitionDefinition { type name } } } } } }"""
@@ -96,11 +91,7 @@ def sandboxes() -> Iterator[SandboxPair]:
 
 
 def cli(workspace: LocalWorkspace, *args: str) -> str:
-    done = subprocess.run(
-        [CLI, *args], env=workspace.child_env(os.environ), capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done
-    return done.stdout + done.stderr
+    return workspace_cli(workspace, *args)
 
 
 def finished(dev: DagsterDev, run_id: str) -> str:

@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -235,3 +236,20 @@ def running_dagster_dev(workspace: LocalWorkspace, log_path: Path) -> Iterator[D
         yield dev
     finally:
         dev.stop()
+
+
+CLI = str(Path(sys.executable).with_name("oracle-mailchimp"))
+
+
+def workspace_cli(workspace: LocalWorkspace, *args: str) -> str:
+    """`oracle-mailchimp ARGS` on the workspace, as an operator types it; its output (exit 0)."""
+    done = subprocess.run(
+        [CLI, *args],
+        env=workspace.child_env(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done
+    return done.stdout + done.stderr
