@@ -318,6 +318,7 @@ def execute(run: Run, peers_venv: Path, results: Path) -> dict[str, Any]:
 
     argv = command(run, peers_venv)
     print(f"benchmarks.report: {run.key} ...", file=sys.stderr, flush=True)
+    measured = revision()  # before the run: the commit whose code it runs
     done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, check=False)
     entry = {
         "tool": run.tool,
@@ -328,7 +329,7 @@ def execute(run: Run, peers_venv: Path, results: Path) -> dict[str, Any]:
         "command": " ".join(["python", *argv[1:]]).replace(str(REPO) + "/", ""),
         "exit_code": done.returncode,
         "machine": {"cpus": os.cpu_count()},
-        "revision": revision(),
+        "revision": measured,
         "result": last_json(done.stdout),
     }
     results.mkdir(parents=True, exist_ok=True)
