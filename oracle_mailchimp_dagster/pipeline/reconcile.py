@@ -17,6 +17,7 @@ from oracle_mailchimp_dagster.mailchimp import MailchimpRecordError, MemberChang
 from oracle_mailchimp_dagster.mailchimp.audience_reads import AudienceMember
 from oracle_mailchimp_dagster.mailchimp.client import MailchimpClient
 from oracle_mailchimp_dagster.mailchimp.errors import MailchimpProblem
+from oracle_mailchimp_dagster.mailchimp.models import MemberStatus
 from oracle_mailchimp_dagster.mailchimp.parallel import in_parallel
 from oracle_mailchimp_dagster.pipeline.drift import (
     DriftClass,
@@ -40,6 +41,12 @@ from oracle_mailchimp_dagster.tenants.model import TenantConfig
 
 # A member whose stored status is one of these is never re-created: that would resubscribe a person.
 _NEVER_RECREATE = frozenset({"unsubscribed", "cleaned"})
+# The statuses an archived member may be restored to (the one it had before the archive).
+_RESTORABLE: dict[str | None, MemberStatus] = {
+    "subscribed": "subscribed",
+    "pending": "pending",
+    "transactional": "transactional",
+}
 REPAIR = Action.REPAIR.value
 
 
@@ -197,9 +204,7 @@ def _repair(
     list_id = tenant.mailchimp.list_id
     writes: list[Callable[[], LedgerRecord]] = []
     tags: dict[str, tuple[Finding, TagChange]] = {}
-    recreate = {DriftClass.MISSING_MEMBER} | (
-        {DriftClass.ARCHIVED_BY_PERSON} if options.restore_archived else set()
-    )
+    recreate = {DriftClass.MISSING_MEMBER, DriftClass.ARCHIVED_BY_PERSON}
     keys = [f.customer_key or "" for f in findings if f.drift in recreate]
     sent = {key: state.merge_fields for key, state in store.members.by_keys(tenant.id, keys).items()}
     for finding in findings:
@@ -214,10 +219,13 @@ def _repair(
                 add=(*before.add, *finding.tags_add), remove=(*before.remove, *finding.tags_remove)
             )
             tags[wanted.email] = (finding, merged)
-        elif finding.drift in recreate:
+        elif finding.drift is DriftClass.MISSING_MEMBER:
             values = sent.get(wanted.customer_key)
             writes.append(partial(_recreate, client, list_id, tenant, wanted, values, finding, options))
-        elif finding.drift is DriftClass.ARCHIVED_BY_PERSON:  # not restored: the default policy
+        elif finding.drift is DriftClass.ARCHIVED_BY_PERSON and options.restore_archived:
+            values = sent.get(wanted.customer_key)
+            writes.append(partial(_restore, client, list_id, tenant, wanted, values, finding))
+        elif finding.drift is DriftClass.ARCHIVED_BY_PERSON:  # the default policy
             yield _record(finding, Outcome.SKIPPED, "left archived (the tenant's policy does not restore)")
     yield from in_parallel(client.options.concurrency, writes, "mailchimp-repair")
     if tags:
@@ -260,3 +268,31 @@ def _recreate(
     except MailchimpRecordError as exc:
         return _refused(finding, exc.problem)
     return _record(finding, Outcome.CREATED, "re-created")
+
+
+def _restore(
+    client: MailchimpClient,
+    list_id: str,
+    tenant: TenantConfig,
+    wanted: Expected,
+    values: Mapping[str, Any] | None,
+    finding: Finding,
+) -> LedgerRecord:
+    """Un-archive a member a person archived (only with `reconcile.restore_archived`): PUT with the
+    status the connector last knew, the one it had before the archive. An archive is not an
+    unsubscribe, so a subscribed member comes back subscribed; an unsubscribed or cleaned one stays."""
+    status = wanted.status
+    if status not in _RESTORABLE:
+        return _record(finding, Outcome.SKIPPED, f"left archived: it was {status} (never resubscribed)")
+    member = MemberUpsert(
+        email_address=wanted.email,
+        status_if_new=tenant.policy.status_if_new.value,
+        status=_RESTORABLE[status],
+        merge_fields=dict(values or {}),
+        confirm_resubscribe=status == "subscribed",
+    )
+    try:
+        client.put_member(list_id, member)
+    except MailchimpRecordError as exc:
+        return _refused(finding, exc.problem)
+    return _record(finding, Outcome.UPDATED, f"restored from archived as {status}")

@@ -157,3 +157,20 @@ def test_changed_since_reads_only_members_changed_since_and_a_bad_timestamp_is_o
     assert sampled(recent, "stale_merge_fields") == {members["edited"].email}
     bad = run_cli("reconcile", "acme", "--changed-since", "yesterday")
     assert bad.code != 0 and bad.err.count("\n") == 1 and "ISO 8601" in bad.err
+
+
+def test_with_restore_archived_the_tenant_gets_a_member_a_person_archived_back_as_it_was(
+    drifted: tuple[SyncHarness, dict[str, MemberState]], run_cli: RunCli
+) -> None:
+    h, members = drifted
+    archived = members["archived"]
+    tenant = h.registry.get("acme")
+    restoring = tenant.reconcile.model_copy(update={"restore_archived": True})
+    h.registry.update(tenant.model_copy(update={"reconcile": restoring}))
+
+    repaired = reconcile(run_cli, "--repair")
+    rows = {e.email: e for e in h.store.ledger.for_run("acme", repaired["run_id"])}
+    assert rows[archived.email].outcome == "updated"
+    assert "restored from archived" in (rows[archived.email].detail or "")
+    assert Audience(h).member(archived.email)["status"] == archived.known_status
+    assert reconcile(run_cli)["counts"]["archived_by_person"] == 0
