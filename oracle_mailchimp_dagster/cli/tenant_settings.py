@@ -25,8 +25,8 @@ from oracle_mailchimp_dagster.tenants.shown import shown
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# CLI parameter -> (section, field) of TenantConfig.
-SETTING_PARAMS: dict[str, tuple[str, str]] = {
+# CLI parameter -> its path in TenantConfig (section, field[, subfield]).
+SETTING_PARAMS: dict[str, tuple[str, ...]] = {
     "oracle_base_url": ("oracle", "base_url"),
     "oracle_token_url": ("oracle", "token_url"),
     "oracle_scope": ("oracle", "scope"),
@@ -48,11 +48,15 @@ SETTING_PARAMS: dict[str, tuple[str, str]] = {
     "max_removals": ("policy", "max_removals"),
     "max_removal_share": ("policy", "max_removal_share"),
     "retry_max_attempts": ("policy", "retry_max_attempts"),
+    "reconcile_schedule": ("reconcile", "schedule", "cron"),
+    "reconcile_timezone": ("reconcile", "schedule", "timezone"),
+    "max_drift_rate": ("reconcile", "max_drift_rate"),
+    "reconcile_repair": ("reconcile", "repair"),
+    "recreate_missing": ("reconcile", "recreate_missing"),
+    "restore_archived": ("reconcile", "restore_archived"),
 }
 # Validation errors name the flag a user typed, not the model path.
-FLAG_FOR_FIELD = {
-    f"{section}.{field}": "--" + param.replace("_", "-") for param, (section, field) in SETTING_PARAMS.items()
-}
+FLAG_FOR_FIELD = {".".join(path): "--" + param.replace("_", "-") for param, path in SETTING_PARAMS.items()}
 FLAG_FOR_FIELD["display_name"] = "--display-name"
 # The flags that give each secret (`--...-env VAR` or `--...-stdin`).
 SECRET_FLAGS = {
@@ -141,6 +145,34 @@ def setting_options(command: F) -> F:
             "--max-removal-share",
             type=click.FloatRange(0, 1),
             help="Largest share of managed members one run may remove.",
+        ),
+        click.option(
+            "--reconcile-schedule",
+            metavar="CRON",
+            help="5-field cron of the audience reconciliation (default '0 6 * * 1', weekly).",
+        ),
+        click.option(
+            "--reconcile-timezone", metavar="TZ", help="IANA zone of --reconcile-schedule (default UTC)."
+        ),
+        click.option(
+            "--max-drift-rate",
+            type=click.FloatRange(0, 1),
+            help="The drift check warns above this share of managed members (default 0.01).",
+        ),
+        click.option(
+            "--reconcile-repair/--no-reconcile-repair",
+            default=None,
+            help="Scheduled reconciliations repair what drifted (default: report only).",
+        ),
+        click.option(
+            "--recreate-missing/--no-recreate-missing",
+            default=None,
+            help="A repair re-creates members missing from the audience (default on).",
+        ),
+        click.option(
+            "--restore-archived/--no-restore-archived",
+            default=None,
+            help="A repair restores members a person archived (default off: they stay archived).",
         ),
         click.option(
             "--retry-max-attempts",
@@ -242,13 +274,23 @@ def apply_settings(data: dict[str, Any], params: Mapping[str, Any]) -> dict[str,
     if env_file is not None:
         for section, values in settings_from_env(read_env_file(env_file)).items():
             merged.setdefault(section, {}).update(values)
-    for param, (section, field) in SETTING_PARAMS.items():
+    for param, path in SETTING_PARAMS.items():
         value = params.get(param)
         if value is not None:
-            merged.setdefault(section, {})[field] = None if value == "" else value
+            _set(merged, path, None if value == "" else value)
     if params.get("display_name"):
         merged["display_name"] = params["display_name"]
     return merged
+
+
+def _set(settings: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    """`value` at `path`, copying each dict on the way (the caller's nested settings stay as they were)."""
+    node = settings
+    for key in path[:-1]:
+        child = node.get(key)
+        node[key] = dict(child) if isinstance(child, dict) else {}
+        node = node[key]
+    node[path[-1]] = value
 
 
 def read_alert_webhook(params: Mapping[str, Any]) -> SecretStr | None:
