@@ -7,20 +7,11 @@ import pytest
 
 from oracle_mailchimp_dagster.defs.resources import FusionResource
 from oracle_mailchimp_dagster.fusion import FusionClient
-from oracle_mailchimp_dagster.store import Database
 from oracle_mailchimp_dagster.tenants import TenantRegistry
 from tests.fixtures.store import CliResult
-from tests.support.cli_tenants import ADD_FLAGS, MAILCHIMP_KEY_ENV, ORACLE_SECRET_ENV, refusal_line
-from tests.support.tenant_samples import MAILCHIMP_KEY, ORACLE_SECRET
+from tests.support.cli_tenants import ADD_FLAGS, refusal_line
 
 Run = Callable[..., CliResult]
-
-
-@pytest.fixture
-def cli(cli_env: Database, run_cli: Run, monkeypatch: pytest.MonkeyPatch) -> Run:
-    monkeypatch.setenv(ORACLE_SECRET_ENV, ORACLE_SECRET)
-    monkeypatch.setenv(MAILCHIMP_KEY_ENV, MAILCHIMP_KEY)
-    return run_cli
 
 
 def client_concurrency(registry: TenantRegistry) -> int:

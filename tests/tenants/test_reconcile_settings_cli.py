@@ -5,20 +5,11 @@ from collections.abc import Callable
 
 import pytest
 
-from oracle_mailchimp_dagster.store import Database
 from oracle_mailchimp_dagster.tenants import TenantRegistry
 from tests.fixtures.store import CliResult
-from tests.support.cli_tenants import ADD_FLAGS, MAILCHIMP_KEY_ENV, ORACLE_SECRET_ENV, refusal_line
-from tests.support.tenant_samples import MAILCHIMP_KEY, ORACLE_SECRET
+from tests.support.cli_tenants import ADD_FLAGS, refusal_line
 
 Run = Callable[..., CliResult]
-
-
-@pytest.fixture
-def cli(cli_env: Database, run_cli: Run, monkeypatch: pytest.MonkeyPatch) -> Run:
-    monkeypatch.setenv(ORACLE_SECRET_ENV, ORACLE_SECRET)
-    monkeypatch.setenv(MAILCHIMP_KEY_ENV, MAILCHIMP_KEY)
-    return run_cli
 
 
 def test_reconcile_settings_are_set_at_add_changed_at_update_and_kept_otherwise(

@@ -22,7 +22,7 @@ from tests.support.cli_tenants import (
     STATUS_FLAGS,
     refusal_line,
 )
-from tests.support.tenant_samples import MAILCHIMP_KEY, ORACLE_SECRET, config, secrets, settings
+from tests.support.tenant_samples import config, secrets, settings
 
 Run = Callable[..., CliResult]
 # Without the status flag (ADD_FLAGS starts with it).
@@ -34,13 +34,6 @@ EXPLAINED = (
     "pending (Mailchimp emails each a double opt-in confirmation; they receive campaigns once they confirm)",
     "members already in the audience keep their status",
 )
-
-
-@pytest.fixture
-def cli(cli_env: Database, run_cli: Run, monkeypatch: pytest.MonkeyPatch) -> Run:
-    monkeypatch.setenv(ORACLE_SECRET_ENV, ORACLE_SECRET)
-    monkeypatch.setenv(MAILCHIMP_KEY_ENV, MAILCHIMP_KEY)
-    return run_cli
 
 
 def explains_every_status(text: str) -> None:
