@@ -219,12 +219,12 @@ def _repair(
                 add=(*before.add, *finding.tags_add), remove=(*before.remove, *finding.tags_remove)
             )
             tags[wanted.email] = (finding, merged)
-        elif finding.drift is DriftClass.MISSING_MEMBER:
+        elif finding.drift is DriftClass.MISSING_MEMBER or (
+            finding.drift is DriftClass.ARCHIVED_BY_PERSON and options.restore_archived
+        ):
+            put_back = _recreate if finding.drift is DriftClass.MISSING_MEMBER else _restore
             values = sent.get(wanted.customer_key)
-            writes.append(partial(_recreate, client, list_id, tenant, wanted, values, finding, options))
-        elif finding.drift is DriftClass.ARCHIVED_BY_PERSON and options.restore_archived:
-            values = sent.get(wanted.customer_key)
-            writes.append(partial(_restore, client, list_id, tenant, wanted, values, finding))
+            writes.append(partial(put_back, client, list_id, tenant, wanted, values, finding, options))
         elif finding.drift is DriftClass.ARCHIVED_BY_PERSON:  # the default policy
             yield _record(finding, Outcome.SKIPPED, "left archived (the tenant's policy does not restore)")
     yield from in_parallel(client.options.concurrency, writes, "mailchimp-repair")
@@ -234,6 +234,28 @@ def _repair(
             problem = problems.get(email)
             what = ", ".join([*(f"+{t}" for t in change.add), *(f"-{t}" for t in change.remove)])
             yield _refused(finding, problem) if problem else _record(finding, Outcome.TAGGED, what)
+
+
+def _put_back(
+    client: MailchimpClient,
+    list_id: str,
+    finding: Finding,
+    member: MemberUpsert,
+    tags: frozenset[str],
+    done: tuple[Outcome, str],
+) -> LedgerRecord:
+    """PUT the member, then add its managed tags; one ledger row for both."""
+    try:
+        client.put_member(list_id, member)
+        if tags:
+            problems = client.apply_tag_changes(
+                list_id, {member.email_address: TagChange(add=tuple(sorted(tags)))}
+            )
+            if member.email_address in problems:
+                return _refused(finding, problems[member.email_address])
+    except MailchimpRecordError as exc:
+        return _refused(finding, exc.problem)
+    return _record(finding, *done)
 
 
 def _recreate(
@@ -246,7 +268,7 @@ def _recreate(
     options: ReconcileOptions,
 ) -> LedgerRecord:
     """Put the member back as it was last sent, with the tenant's status for new members."""
-    if finding.drift is DriftClass.MISSING_MEMBER and not options.recreate_missing:
+    if not options.recreate_missing:
         return _record(finding, Outcome.SKIPPED, "not re-created (the tenant's policy does not)")
     if wanted.status in _NEVER_RECREATE:
         return _record(
@@ -257,17 +279,7 @@ def _recreate(
     member = MemberUpsert(
         email_address=wanted.email, status_if_new=tenant.policy.status_if_new.value, merge_fields=dict(values)
     )
-    try:
-        client.put_member(list_id, member)
-        if wanted.tags:
-            problems = client.apply_tag_changes(
-                list_id, {wanted.email: TagChange(add=tuple(sorted(wanted.tags)))}
-            )
-            if wanted.email in problems:
-                return _refused(finding, problems[wanted.email])
-    except MailchimpRecordError as exc:
-        return _refused(finding, exc.problem)
-    return _record(finding, Outcome.CREATED, "re-created")
+    return _put_back(client, list_id, finding, member, wanted.tags, (Outcome.CREATED, "re-created"))
 
 
 def _restore(
@@ -277,6 +289,7 @@ def _restore(
     wanted: Expected,
     values: Mapping[str, Any] | None,
     finding: Finding,
+    options: ReconcileOptions,
 ) -> LedgerRecord:
     """Un-archive a member a person archived (only with `reconcile.restore_archived`): PUT with the
     status the connector last knew, the one it had before the archive. An archive is not an
@@ -291,8 +304,5 @@ def _restore(
         merge_fields=dict(values or {}),
         confirm_resubscribe=status == "subscribed",
     )
-    try:
-        client.put_member(list_id, member)
-    except MailchimpRecordError as exc:
-        return _refused(finding, exc.problem)
-    return _record(finding, Outcome.UPDATED, f"restored from archived as {status}")
+    done = (Outcome.UPDATED, f"restored from archived as {status}")
+    return _put_back(client, list_id, finding, member, frozenset(), done)
