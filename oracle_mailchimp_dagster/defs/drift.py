@@ -73,10 +73,16 @@ def run_reconciliation(
                 run_id=holder,
                 options=options,
                 now=datetime.now(UTC),
+                still_held=lambda: _still_held(holder, tenant_id),
             )
     finally:
         LEASES.release(holder)
     return step.tenant, result
+
+
+def _still_held(holder: str, tenant_id: str) -> bool:
+    held = LEASES.held(holder, tenant_id)
+    return held is not None and held.renew_now()
 
 
 def counts_table(result: ReconcileResult) -> dg.TableMetadataValue:

@@ -44,8 +44,11 @@ REPAIRABLE = frozenset(
         DriftClass.ARCHIVED_BY_PERSON,
     }
 )
-# Classes that count towards the drift rate (status changes are people unsubscribing: not drift).
-RATED = REPAIRABLE | {DriftClass.EMAIL_DIFFERS}
+# Classes that count towards the drift rate: the repairable ones. Status changes are people unsubscribing,
+# and an address spelled otherwise under the same hash is only its case or spaces (a signup form's).
+RATED = REPAIRABLE
+# A member stored with one of these is never re-created or restored: that could resubscribe a person.
+NOT_RECREATED = frozenset({"unsubscribed", "cleaned"})
 # Stored statuses a removal policy left: the member is expected archived or gone.
 _REMOVED = frozenset({"archived", "deleted"})
 
@@ -72,8 +75,7 @@ class Expected:
     shape: Shape | None  # None: sent before the fields were kept (migration 0004)
     digest: int
     archived_by_policy: bool
-    active: bool
-    last_update: datetime | None
+    last_synced_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +155,7 @@ class ExpectedMembers:
             shape=shape,
             digest=digest,
             archived_by_policy=not state.active and state.known_status in _REMOVED,
-            active=state.active,
-            last_update=state.last_update,
+            last_synced_at=state.last_synced_at,
         )
 
 
@@ -167,12 +168,12 @@ def expected_members(states: Iterable[MemberState]) -> tuple[dict[str, Expected]
 
 
 def _speaks_before(state: MemberState, held: Expected) -> bool:
-    rank = (state.active, state.last_update is not None)
-    held_rank = (held.active, held.last_update is not None)
-    if rank != held_rank:
-        return rank > held_rank
-    if state.last_update and held.last_update and state.last_update != held.last_update:
-        return state.last_update > held.last_update
+    """The holder that wrote the member last speaks for it, as the sync reads an address's previous
+    values and tags (the payload holder synced most recently)."""
+    if state.last_synced_at and held.last_synced_at and state.last_synced_at != held.last_synced_at:
+        return state.last_synced_at > held.last_synced_at
+    if (state.last_synced_at is None) != (held.last_synced_at is None):
+        return held.last_synced_at is None
     return state.customer_key < held.customer_key
 
 
@@ -259,8 +260,9 @@ def compare(expected: Expected, member: AudienceMember, managed_tags: frozenset[
 
 
 def missing(expected: Expected) -> list[Finding]:
-    """Mailchimp has no member for this hash: drift unless the policy archived or removed it."""
-    if expected.archived_by_policy:
+    """Mailchimp has no member for this hash: drift unless the policy archived or removed it, or the member
+    was unsubscribed or cleaned (nothing may bring such a member back: not drift to act on)."""
+    if expected.archived_by_policy or expected.status in NOT_RECREATED:
         return []
     return [_finding(expected, DriftClass.MISSING_MEMBER, "not in the audience")]
 

@@ -8,16 +8,17 @@ they never change a status, never resubscribe and never touch a member the conne
 """
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from typing import Any
 
+from oracle_mailchimp_dagster.errors import UserError
 from oracle_mailchimp_dagster.mailchimp import MailchimpRecordError, MemberChanges, MemberUpsert, TagChange
 from oracle_mailchimp_dagster.mailchimp.audience_reads import AudienceMember
 from oracle_mailchimp_dagster.mailchimp.client import MailchimpClient
 from oracle_mailchimp_dagster.mailchimp.errors import MailchimpProblem
-from oracle_mailchimp_dagster.mailchimp.models import MemberStatus
+from oracle_mailchimp_dagster.mailchimp.models import NewMemberStatus
 from oracle_mailchimp_dagster.mailchimp.parallel import in_parallel
 from oracle_mailchimp_dagster.pipeline.drift import (
     DriftClass,
@@ -39,14 +40,21 @@ from oracle_mailchimp_dagster.sync.model import Action, PlannedAction
 from oracle_mailchimp_dagster.sync.outcomes import Outcome
 from oracle_mailchimp_dagster.tenants.model import TenantConfig
 
-# A member whose stored status is one of these is never re-created: that would resubscribe a person.
-_NEVER_RECREATE = frozenset({"unsubscribed", "cleaned"})
-# The statuses an archived member may be restored to (the one it had before the archive).
-_RESTORABLE: dict[str | None, MemberStatus] = {
-    "subscribed": "subscribed",
-    "pending": "pending",
-    "transactional": "transactional",
-}
+# The stored statuses under which a missing or archived member may be put back, as it was. Not
+# subscribed: the person may have unsubscribed before deleting or archiving, and the connector hears of
+# an unsubscribe only later (audience events), so putting them back could resubscribe them. Never
+# unsubscribed or cleaned.
+_PUT_BACK_AS: dict[str | None, NewMemberStatus] = {"pending": "pending", "transactional": "transactional"}
+# A repair re-creates no member when at least this share of the managed ones is missing: the audience
+# is more likely not the one the member state belongs to (a list id changed by hand) than drifted.
+MASS_MISSING_SHARE = 0.5
+
+
+class LeaseLostError(UserError):
+    """The tenant's lease was lost before the repairs: another run may be writing the tenant."""
+
+
+_WHY_NOT = "its unsubscribe may not have reached the connector yet: never resubscribed"
 REPAIR = Action.REPAIR.value
 
 
@@ -71,6 +79,7 @@ class ReconcileResult:
     repair_rows: list[LedgerRecord] = field(default_factory=list)
     requests: int = 0
     looked_up: int = 0
+    mass_missing: bool = False  # so many managed members were missing that none was re-created
 
     @property
     def over_limit(self) -> bool:
@@ -85,8 +94,10 @@ def reconcile(
     run_id: str,
     options: ReconcileOptions,
     now: datetime,
+    still_held: Callable[[], bool] = lambda: True,
 ) -> ReconcileResult:
-    """Compare the tenant's audience with its member state; repair when `options.repair`."""
+    """Compare the tenant's audience with its member state; repair when `options.repair`, after
+    `still_held` says the tenant's lease is still this run's."""
     list_id = tenant.mailchimp.list_id
     expected, managed_tags = expected_members(store.members.iter_tenant(tenant.id))
     report = DriftReport(managed=sum(1 for e in expected.values() if not e.archived_by_policy))
@@ -128,6 +139,15 @@ def reconcile(
     judge(looked_up)
     result = ReconcileResult(report, options, looked_up=len(unseen))
     if options.repair:
+        if not still_held():
+            raise LeaseLostError(
+                f"tenant '{tenant.id}': the lease was lost before the repairs (another run may be writing "
+                "the tenant); nothing was repaired, the drift report stands"
+            )
+        missing_share = report.counts.get(DriftClass.MISSING_MEMBER.value, 0) / max(report.managed, 1)
+        if missing_share >= MASS_MISSING_SHARE and report.managed >= 10:
+            options = replace(options, recreate_missing=False)
+            result.mass_missing = True
         rows = list(_repair(client, store, tenant, expected, findings, options))
         if rows:
             with store.db.write() as conn:
@@ -267,18 +287,20 @@ def _recreate(
     finding: Finding,
     options: ReconcileOptions,
 ) -> LedgerRecord:
-    """Put the member back as it was last sent, with the tenant's status for new members."""
+    """Put the member back as it was last sent, with the status it had (see `_PUT_BACK_AS`)."""
     if not options.recreate_missing:
-        return _record(finding, Outcome.SKIPPED, "not re-created (the tenant's policy does not)")
-    if wanted.status in _NEVER_RECREATE:
         return _record(
-            finding, Outcome.SKIPPED, f"not re-created: it was {wanted.status} (never resubscribed)"
+            finding,
+            Outcome.SKIPPED,
+            "not re-created (the tenant's policy does not, or most "
+            "managed members are missing: is this the tenant's audience?)",
         )
+    status = _PUT_BACK_AS.get(wanted.status)
+    if status is None:
+        return _record(finding, Outcome.SKIPPED, f"not re-created: it was {wanted.status} ({_WHY_NOT})")
     if values is None:
         return _record(finding, Outcome.SKIPPED, "not re-created: its values are known after its next sync")
-    member = MemberUpsert(
-        email_address=wanted.email, status_if_new=tenant.policy.status_if_new.value, merge_fields=dict(values)
-    )
+    member = MemberUpsert(email_address=wanted.email, status_if_new=status, merge_fields=dict(values))
     return _put_back(client, list_id, finding, member, wanted.tags, (Outcome.CREATED, "re-created"))
 
 
@@ -292,17 +314,12 @@ def _restore(
     options: ReconcileOptions,
 ) -> LedgerRecord:
     """Un-archive a member a person archived (only with `reconcile.restore_archived`): PUT with the
-    status the connector last knew, the one it had before the archive. An archive is not an
-    unsubscribe, so a subscribed member comes back subscribed; an unsubscribed or cleaned one stays."""
-    status = wanted.status
-    if status not in _RESTORABLE:
-        return _record(finding, Outcome.SKIPPED, f"left archived: it was {status} (never resubscribed)")
+    status the connector last knew, the one it had before the archive (see `_PUT_BACK_AS`)."""
+    status = _PUT_BACK_AS.get(wanted.status)
+    if status is None:
+        return _record(finding, Outcome.SKIPPED, f"left archived: it was {wanted.status} ({_WHY_NOT})")
     member = MemberUpsert(
-        email_address=wanted.email,
-        status_if_new=tenant.policy.status_if_new.value,
-        status=_RESTORABLE[status],
-        merge_fields=dict(values or {}),
-        confirm_resubscribe=status == "subscribed",
+        email_address=wanted.email, status_if_new=status, status=status, merge_fields=dict(values or {})
     )
     done = (Outcome.UPDATED, f"restored from archived as {status}")
     return _put_back(client, list_id, finding, member, frozenset(), done)

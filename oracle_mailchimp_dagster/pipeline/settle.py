@@ -72,7 +72,10 @@ def build_commit(
             state = state_after_success(outcome.action, states.get(key), outcome.member_status)
         elif outcome.outcome in REFUSED:
             state = state_after_refusal(outcome.action, states.get(key))
-        if state is not None and state.email is not None and state != states.get(key):
+        before = states.get(key)
+        gained_fields = before is not None and before.merge_fields is None and state is not None
+        gained_fields = gained_fields and state is not None and state.merge_fields is not None
+        if state is not None and state.email is not None and (state != before or gained_fields):
             members.append(replace(state, last_synced_at=now, last_run_id=run_id))
         action = outcome.action
         ledger.append(

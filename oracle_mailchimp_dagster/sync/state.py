@@ -71,7 +71,9 @@ def state_after_success(
         return replace(prev, active=False, last_update=action.last_update) if prev is not None else None
     if kind is Action.SKIP_UNCHANGED and prev is not None:
         # Nothing to send, but this record is the newest seen: a later, older one must be judged by it.
-        return replace(prev, last_update=action.last_update)
+        # State stored before the merge fields were kept gets them now (they are what was sent).
+        fields = prev.merge_fields if prev.merge_fields is not None else (dict(action.merge_fields) or None)
+        return replace(prev, last_update=action.last_update, merge_fields=fields)
     return prev
 
 
