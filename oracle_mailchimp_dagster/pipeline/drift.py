@@ -34,7 +34,9 @@ class DriftClass(StrEnum):
     UNMANAGED = "unmanaged"  # in the list, not a customer's member: counted, never touched
 
 
-# Classes a repair can act on; the others are reported only.
+# Classes a repair can act on, and the ones the drift rate counts; the others are reported only (status
+# changes are people unsubscribing, and an address spelled otherwise under the same hash is only its case
+# or spaces, a signup form's).
 REPAIRABLE = frozenset(
     {
         DriftClass.MISSING_MEMBER,
@@ -44,9 +46,6 @@ REPAIRABLE = frozenset(
         DriftClass.ARCHIVED_BY_PERSON,
     }
 )
-# Classes that count towards the drift rate: the repairable ones. Status changes are people unsubscribing,
-# and an address spelled otherwise under the same hash is only its case or spaces (a signup form's).
-RATED = REPAIRABLE
 # A member stored with one of these is never re-created or restored: that could resubscribe a person.
 NOT_RECREATED = frozenset({"unsubscribed", "cleaned"})
 # Stored statuses a removal policy left: the member is expected archived or gone.
@@ -143,7 +142,8 @@ class ExpectedMembers:
         shape = None
         digest = 0
         if state.merge_fields is not None:
-            shape = self._shapes.setdefault(shape_of(state.merge_fields), shape_of(state.merge_fields))
+            found = shape_of(state.merge_fields)
+            shape = self._shapes.setdefault(found, found)
             digest = hash(canonical(state.merge_fields, shape))
         status = sys.intern(state.known_status) if state.known_status else None
         self.by_hash[digest_key] = Expected(
@@ -288,12 +288,12 @@ class DriftReport:
             sample = self.samples.setdefault(finding.drift.value, [])
             if len(sample) < SAMPLE_SIZE:
                 sample.append(finding)
-            if finding.drift in RATED:
+            if finding.drift in REPAIRABLE:
                 self.drifted.add(finding.subscriber_hash)
 
     @property
     def rate(self) -> float:
-        """Managed members with drift (any rated class), as a share of the managed members."""
+        """Managed members with drift of a repairable class, as a share of the managed members."""
         return len(self.drifted) / self.managed if self.managed else 0.0
 
     def by_class(self) -> dict[str, int]:

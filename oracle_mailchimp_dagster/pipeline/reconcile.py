@@ -54,6 +54,10 @@ class LeaseLostError(UserError):
     """The tenant's lease was lost before the repairs: another run may be writing the tenant."""
 
 
+_RECREATION_OFF = (
+    "not re-created (the tenant's policy does not, or most managed members are missing: is this the "
+    "tenant's audience?)"
+)
 _WHY_NOT = "its unsubscribe may not have reached the connector yet: never resubscribed"
 REPAIR = Action.REPAIR.value
 
@@ -78,7 +82,6 @@ class ReconcileResult:
     repairs: dict[str, int] = field(default_factory=dict)
     repair_rows: list[LedgerRecord] = field(default_factory=list)
     requests: int = 0
-    looked_up: int = 0
     mass_missing: bool = False  # so many managed members were missing that none was re-created
 
     @property
@@ -137,7 +140,7 @@ def reconcile(
         else:
             looked_up.append(member)
     judge(looked_up)
-    result = ReconcileResult(report, options, looked_up=len(unseen))
+    result = ReconcileResult(report, options)
     if options.repair:
         if not still_held():
             raise LeaseLostError(
@@ -239,12 +242,14 @@ def _repair(
                 add=(*before.add, *finding.tags_add), remove=(*before.remove, *finding.tags_remove)
             )
             tags[wanted.email] = (finding, merged)
+        elif finding.drift is DriftClass.MISSING_MEMBER and not options.recreate_missing:
+            yield _record(finding, Outcome.SKIPPED, _RECREATION_OFF)
         elif finding.drift is DriftClass.MISSING_MEMBER or (
             finding.drift is DriftClass.ARCHIVED_BY_PERSON and options.restore_archived
         ):
             put_back = _recreate if finding.drift is DriftClass.MISSING_MEMBER else _restore
             values = sent.get(wanted.customer_key)
-            writes.append(partial(put_back, client, list_id, tenant, wanted, values, finding, options))
+            writes.append(partial(put_back, client, list_id, wanted, values, finding))
         elif finding.drift is DriftClass.ARCHIVED_BY_PERSON:  # the default policy
             yield _record(finding, Outcome.SKIPPED, "left archived (the tenant's policy does not restore)")
     yield from in_parallel(client.options.concurrency, writes, "mailchimp-repair")
@@ -281,20 +286,11 @@ def _put_back(
 def _recreate(
     client: MailchimpClient,
     list_id: str,
-    tenant: TenantConfig,
     wanted: Expected,
     values: Mapping[str, Any] | None,
     finding: Finding,
-    options: ReconcileOptions,
 ) -> LedgerRecord:
     """Put the member back as it was last sent, with the status it had (see `_PUT_BACK_AS`)."""
-    if not options.recreate_missing:
-        return _record(
-            finding,
-            Outcome.SKIPPED,
-            "not re-created (the tenant's policy does not, or most "
-            "managed members are missing: is this the tenant's audience?)",
-        )
     status = _PUT_BACK_AS.get(wanted.status)
     if status is None:
         return _record(finding, Outcome.SKIPPED, f"not re-created: it was {wanted.status} ({_WHY_NOT})")
@@ -307,11 +303,9 @@ def _recreate(
 def _restore(
     client: MailchimpClient,
     list_id: str,
-    tenant: TenantConfig,
     wanted: Expected,
     values: Mapping[str, Any] | None,
     finding: Finding,
-    options: ReconcileOptions,
 ) -> LedgerRecord:
     """Un-archive a member a person archived (only with `reconcile.restore_archived`): PUT with the
     status the connector last knew, the one it had before the archive (see `_PUT_BACK_AS`)."""
