@@ -94,7 +94,7 @@ def reconcile(tenant_id: str, repair: bool, changed_since: str | None, as_json: 
     it is above (after repairs, if --repair, the next reconcile tells whether they held)."""
     since = parse_timestamp("--changed-since", changed_since) if changed_since else None
     holder = f"reconcile-{uuid.uuid4()}"
-    _, result = run_reconciliation(
+    result = run_reconciliation(
         AppDatabase(), MailchimpResource(), tenant_id, holder=holder, repair=repair, since=since
     )
     if as_json:

@@ -57,7 +57,7 @@ def run_reconciliation(
     repair: bool,
     since: datetime | None = None,
     log: dg.DagsterLogManager | None = None,
-) -> tuple[TenantConfig, ReconcileResult]:
+) -> ReconcileResult:
     """Reconcile one tenant under its lease (held by `holder`, a run id or a CLI invocation)."""
     info = log.info if log is not None else None
     try:
@@ -77,7 +77,7 @@ def run_reconciliation(
             )
     finally:
         LEASES.release(holder)
-    return step.tenant, result
+    return result
 
 
 def _still_held(holder: str, tenant_id: str) -> bool:
@@ -147,7 +147,7 @@ def mailchimp_audience_drift(
     tenant_id = context.partition_key
     context.log.info(f"tenant {tenant_id}: reading the audience to compare it with the member state")
     with user_errors_as_failures():
-        _, result = run_reconciliation(
+        result = run_reconciliation(
             app_db, mailchimp, tenant_id, holder=context.run.run_id, repair=config.repair, log=context.log
         )
     report = result.report
