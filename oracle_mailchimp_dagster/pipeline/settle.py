@@ -73,9 +73,11 @@ def build_commit(
         elif outcome.outcome in REFUSED:
             state = state_after_refusal(outcome.action, states.get(key))
         before = states.get(key)
-        gained_fields = before is not None and before.merge_fields is None and state is not None
-        gained_fields = gained_fields and state is not None and state.merge_fields is not None
-        if state is not None and state.email is not None and (state != before or gained_fields):
+        if (
+            state is not None
+            and state.email is not None
+            and (state != before or _gains_fields(before, state))
+        ):
             members.append(replace(state, last_synced_at=now, last_run_id=run_id))
         action = outcome.action
         ledger.append(
@@ -103,3 +105,9 @@ def build_commit(
         planned_mark=planned_mark,
     )
     return commit, recorded
+
+
+def _gains_fields(before: MemberState | None, after: MemberState) -> bool:
+    """State stored before the merge fields were kept (migration 0004) gets them: `merge_fields` is not
+    part of a state's equality, so an otherwise unchanged state is written for them."""
+    return before is not None and before.merge_fields is None and after.merge_fields is not None
