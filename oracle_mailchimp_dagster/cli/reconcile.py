@@ -7,12 +7,13 @@ from typing import Any
 import click
 
 from oracle_mailchimp_dagster.defs.drift import run_reconciliation
+from oracle_mailchimp_dagster.defs.metadata import audit_command
 from oracle_mailchimp_dagster.defs.resources import AppDatabase, MailchimpResource
-from oracle_mailchimp_dagster.pipeline.drift import DriftClass
+from oracle_mailchimp_dagster.pipeline.drift import REPAIRABLE
 from oracle_mailchimp_dagster.pipeline.reconcile import ReconcileResult
 from oracle_mailchimp_dagster.pipeline.selection import parse_timestamp
 
-_REPORTED_ONLY = {DriftClass.STATUS_DIFFERS.value, DriftClass.UNMANAGED.value}
+_REPAIRABLE = {c.value for c in REPAIRABLE}
 
 
 def result_json(tenant_id: str, result: ReconcileResult, holder: str) -> dict[str, Any]:
@@ -53,7 +54,7 @@ def result_lines(tenant_id: str, result: ReconcileResult, holder: str) -> list[s
             if sample
             else ""
         )
-        note = " (reported only)" if name in _REPORTED_ONLY and count else ""
+        note = " (reported only)" if name not in _REPAIRABLE and count else ""
         lines.append(f"  {name:<20} {count:>8,}{note}{first}")
     if report.unverified_fields:
         lines.append(
@@ -64,8 +65,8 @@ def result_lines(tenant_id: str, result: ReconcileResult, holder: str) -> list[s
     lines.append(f"drift rate {report.rate:.2%} (limit {result.options.max_drift_rate:.2%}): {verdict}")
     if result.options.repair:
         done = ", ".join(f"{k} {v:,}" for k, v in sorted(result.repairs.items())) or "nothing to repair"
-        lines.append(f"repairs: {done}; ledger: oracle-mailchimp audit {tenant_id} --run {holder}")
-    elif any(result.report.counts.get(c.value) for c in DriftClass if c.value not in _REPORTED_ONLY):
+        lines.append(f"repairs: {done}; ledger: {audit_command(tenant_id, holder)}")
+    elif any(result.report.counts.get(name) for name in _REPAIRABLE):
         lines.append(f"repair with: oracle-mailchimp reconcile {tenant_id} --repair")
     return lines
 
