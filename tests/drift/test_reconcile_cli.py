@@ -174,3 +174,20 @@ def test_with_restore_archived_the_tenant_gets_a_member_a_person_archived_back_a
     assert "restored from archived" in (rows[archived.email].detail or "")
     assert Audience(h).member(archived.email)["status"] == archived.known_status
     assert reconcile(run_cli)["counts"]["archived_by_person"] == 0
+
+
+def test_the_text_report_names_each_class_says_what_is_reported_only_and_how_to_repair(
+    drifted: tuple[SyncHarness, dict[str, MemberState]], run_cli: RunCli
+) -> None:
+    _, members = drifted
+    result = run_cli("reconcile", "acme")
+    lines = result.out.splitlines()
+    assert lines[0].startswith("tenant 'acme': ") and "managed members" in lines[0]
+    by_class = {line.split()[0]: line for line in lines[1:] if line.startswith("  ")}
+    assert str(members["edited"].email) in by_class["stale_merge_fields"]
+    assert "(reported only)" in by_class["unmanaged"] and HAND_MADE in by_class["unmanaged"]
+    assert "(reported only)" not in by_class["missing_tags"]
+    assert any(line.startswith("drift rate ") for line in lines)
+    assert lines[-1] == "repair with: oracle-mailchimp reconcile acme --repair"
+    repaired = run_cli("reconcile", "acme", "--repair").out.splitlines()[-1]
+    assert repaired.startswith("repairs: ") and " oracle-mailchimp audit acme --run reconcile-" in repaired
