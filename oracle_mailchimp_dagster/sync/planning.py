@@ -171,11 +171,16 @@ class _Planner:
         written there last (this customer's own when tied). Diffing against the customer's own stored
         tags instead would leave another customer's tags on a member it takes over, and give none to
         a member it creates at a new address."""
+        latest = self._last_writer(c, email_hash)
+        return latest.managed_tags if latest is not None else frozenset()
+
+    def _last_writer(self, c: Customer, email_hash: str) -> MemberState | None:
+        """The state of the customer whose data was written to the address last (this customer's own
+        when tied), whose data the member carries."""
         writers = self.writers.get(email_hash)
         if not writers:
-            return frozenset()
-        latest = max(writers, key=lambda s: (s.last_synced_at or _NEVER, s.customer_key == c.key))
-        return latest.managed_tags
+            return None
+        return max(writers, key=lambda s: (s.last_synced_at or _NEVER, s.customer_key == c.key))
 
     def _active(self, c: Customer, payload: MemberPayload, holders: Mapping[str, set[str]]) -> PlannedAction:
         prev = self.states.get(c.key)
@@ -226,7 +231,13 @@ class _Planner:
         if not prev.active:
             return self._base(c, Action.UPSERT, "customer reactivated", **values)
         if prev.payload_hash == digest:
-            return self._base(c, Action.SKIP_UNCHANGED, "same payload as last synced", **values)
+            # Unchanged only while the member still carries this customer's data: another holder
+            # may have written the address since (and left it, which is why this one is planned).
+            latest = self._last_writer(c, new_hash)
+            if latest is None or latest.customer_key == c.key:
+                return self._base(c, Action.SKIP_UNCHANGED, "same payload as last synced", **values)
+            reason = f"takes the shared address back from customer {latest.customer_key}, written since"
+            return self._base(c, Action.UPSERT, reason, **values)
         return self._base(c, Action.UPSERT, "fields changed", **values)
 
     def _inactive(self, c: Customer, holders: Mapping[str, set[str]]) -> PlannedAction:

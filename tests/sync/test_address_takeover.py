@@ -1,6 +1,7 @@
 """Managed tags follow the member, not the customer: a write diffs against the tags the member at that
 address carries (those of the customer last written there), found by the chaos run."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from oracle_mailchimp_dagster.sync.customer import Customer
@@ -117,3 +118,27 @@ def test_an_unchanged_customer_on_its_own_member_still_costs_nothing() -> None:
         last_synced_at=T0,
     )
     assert plan([mine], [stored])["CDRM_1"].action is Action.SKIP_UNCHANGED
+
+
+def test_a_holder_whose_data_was_overwritten_since_writes_it_again_when_the_address_comes_back_to_it() -> (
+    None
+):
+    # CDRM_1 wrote the member, then CDRM_2 (newer) took it over; CDRM_2 has left the address, so the
+    # run reads CDRM_1 again, unchanged in Oracle: its stored payload is no longer what the member has.
+    old = customer(1, "shared@acme.io", "GOLD")
+    first = plan([old], [])["CDRM_1"]
+    states = [
+        replace(
+            state(1, "shared@acme.io", {"segment:GOLD", "type:customer"}, wrote=True),
+            payload_hash=first.payload_hash,
+        ),
+        state(2, "shared@acme.io", {"segment:SILVER", "type:customer"}, wrote=True, synced_minutes=5),
+    ]
+    gone = replace(states[1], active=False)
+    action = plan([old], [states[0], gone])["CDRM_1"]
+    assert action.action is Action.UPSERT
+    assert "takes the shared address back from customer CDRM_2" in action.reason
+    assert action.tags_add == {"segment:GOLD"} and action.tags_remove == {"segment:SILVER"}
+
+    still_its_own = plan([old], [replace(states[0], last_synced_at=T0 + timedelta(minutes=9)), gone])
+    assert still_its_own["CDRM_1"].action is Action.SKIP_UNCHANGED
