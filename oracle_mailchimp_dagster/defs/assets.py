@@ -33,6 +33,7 @@ from oracle_mailchimp_dagster.defs.metadata import (
     when,
 )
 from oracle_mailchimp_dagster.defs.partitions import tenant_partitions
+from oracle_mailchimp_dagster.defs.preload import preload_options, preloader_for
 from oracle_mailchimp_dagster.defs.resources import (
     AppDatabase,
     FusionResource,
@@ -41,7 +42,7 @@ from oracle_mailchimp_dagster.defs.resources import (
 )
 from oracle_mailchimp_dagster.defs.run_config import ExtractConfig
 from oracle_mailchimp_dagster.defs.step import current_extract, step_directory, user_errors_as_failures
-from oracle_mailchimp_dagster.pipeline.apply import apply_plan, dry_run
+from oracle_mailchimp_dagster.pipeline.apply import apply_plan, count_preloaded, dry_run
 from oracle_mailchimp_dagster.pipeline.extract_spool import ExtractManifest, extract_to_spool
 from oracle_mailchimp_dagster.pipeline.plan import MemberPlan, build_plan
 from oracle_mailchimp_dagster.pipeline.quarantine import quarantine_key, quarantined_by_attribute
@@ -58,16 +59,24 @@ GROUP = "oracle_to_mailchimp"
     group_name=GROUP,
     kinds={"oracle", "pandas"},
     description="Customers Oracle Fusion created, changed or inactivated since the high-water mark "
-    "(or the replay selection), plus records parked for retry. Plotted: rows, pages, http_calls, "
-    "quarantined, duration_s.",
+    "(or the replay selection), plus records parked for retry. Customers new to the audience are sent "
+    "while reading, in chunks (`sent_while_reading`), so the load overlaps the extract. Plotted: rows, "
+    "pages, http_calls, quarantined, sent_while_reading, duration_s.",
     check_specs=[tenant_check_spec(QUARANTINED_ROWS, "fusion_customers")],
 )
 def fusion_customers(
-    context: dg.AssetExecutionContext, config: ExtractConfig, app_db: AppDatabase, fusion: FusionResource
+    context: dg.AssetExecutionContext,
+    config: ExtractConfig,
+    app_db: AppDatabase,
+    fusion: FusionResource,
+    mailchimp: MailchimpResource,
 ):  # returns a MaterializeResult; annotating it makes Dagster expect a tuple of outputs
     with user_errors_as_failures(), app_db.tenant_step(context) as step:
+        preload = preload_options(context, enabled=config.send_while_reading)
         store = step.store
-        selection = resolve_selection(**config.model_dump(), store=store, tenant_id=step.tenant_id)
+        selection = resolve_selection(
+            **config.model_dump(exclude={"send_while_reading"}), store=store, tenant_id=step.tenant_id
+        )
         now = datetime.now(UTC)
         due = [entry.customer_key for entry in store.retries.due(step.tenant_id, now)]
         mark = store.marks.get(step.tenant_id)
@@ -77,7 +86,10 @@ def fusion_customers(
         )
         started = time.monotonic()
         directory = step_directory(context, step.tenant_id)
-        with fusion.client(step.tenant, step.registry) as client:
+        with (
+            fusion.client(step.tenant, step.registry) as client,
+            preloader_for(context, preload, mailchimp, step) as preloader,
+        ):
             extract = extract_to_spool(
                 client,
                 selection.mode,
@@ -90,6 +102,7 @@ def fusion_customers(
                 keys=selection.keys,
                 retry_keys=due,
                 now=now,
+                preloader=preloader,
             )
             calls = client.stats.snapshot()
         prune_other_runs(directory)
@@ -98,9 +111,12 @@ def fusion_customers(
     http_calls = int(calls.get("http_calls", 0))
     quarantined = len(extract.quarantined)
     by_attribute = quarantined_by_attribute(extract.quarantined)
+    preloaded = extract.preloaded
+    sent = preloaded.records if preloaded else 0
     context.log.info(
         f"tenant {step.tenant_id}: read {extract.rows} rows in {pages} pages ({http_calls} HTTP calls), "
         f"{quarantined} quarantined, {extract.bytes / 2**20:.1f} MiB spooled, in {duration:.1f} s"
+        + (f"; sent {sent} new customers while reading" if preloaded else "")
     )
     return dg.MaterializeResult(
         value=extract,
@@ -114,6 +130,7 @@ def fusion_customers(
             "pages": pages,
             "http_calls": http_calls,
             "quarantined": quarantined,
+            "sent_while_reading": sent,
             "duration_s": round(duration, 3),
             "spooled_mib": round(extract.bytes / 2**20, 1),
             DETAILS: details_table(
@@ -123,6 +140,11 @@ def fusion_customers(
                     "lease_waited_s": round(step.lease_waited_s, 3),
                     "holders_reread": len(extract.holders_reread),
                     "address_bridges": extract.bridges,
+                    "sent_while_reading_created": int(
+                        preloaded.by_outcome.get(Outcome.CREATED.value, 0) if preloaded else 0
+                    ),
+                    "sent_while_reading_failed": preloaded.failed if preloaded else 0,
+                    "read_waited_for_load_s": round(extract.read_waited_for_load_s, 1),
                 }
             ),
         },
@@ -266,6 +288,7 @@ def mailchimp_sync_results(
                     state=state,
                     in_flight=config.chunks_in_flight,
                 )
+            count_preloaded(results, plan)
     limit = check_thresholds.max_failed_rate
     duration = time.monotonic() - started
     failed = results.failed

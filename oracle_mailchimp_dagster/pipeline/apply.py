@@ -13,58 +13,21 @@ at once (three by default: one's writes overlap the others' tags and commits); c
 at a time, in the order chunks finish.
 """
 
-from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
 from functools import partial
 
 from oracle_mailchimp_dagster.mailchimp.parallel import in_parallel
-from oracle_mailchimp_dagster.pipeline.crash import crash_point
 from oracle_mailchimp_dagster.pipeline.execute import PlanExecutor
 from oracle_mailchimp_dagster.pipeline.plan import MemberPlan
 from oracle_mailchimp_dagster.pipeline.ports import AudienceClient
-from oracle_mailchimp_dagster.pipeline.settle import build_commit
-from oracle_mailchimp_dagster.store.records import CommitSummary, HighWaterMark, RetryEntry, SyncState
+from oracle_mailchimp_dagster.pipeline.results import ChunkSettler, Executed, RunResults
+from oracle_mailchimp_dagster.store.records import HighWaterMark, SyncState
 from oracle_mailchimp_dagster.store.sync_store import SyncStore
-from oracle_mailchimp_dagster.sync.model import MemberState, PlannedAction
-from oracle_mailchimp_dagster.sync.outcomes import FAILED, RecordOutcome, not_sent
+from oracle_mailchimp_dagster.sync.model import PlannedAction
+from oracle_mailchimp_dagster.sync.outcomes import not_sent
 from oracle_mailchimp_dagster.tenants.model import TenantConfig
 
 CHUNKS_IN_FLIGHT = 3
-FAILURE_SAMPLE = 20
-# PostgreSQL plans lookups from table statistics; a bulk load refreshes them as member state doubles
-# (20,000 rows, 40,000, ...), not after every chunk (see `store.runs.ANALYZE_AFTER_ROWS`).
-ANALYZE_FIRST_AT = 20_000
-
-
-@dataclass
-class RunResults:
-    """What the results step did, summed over its chunks (the asset's value: counts, no records; the
-    records are in the ledger)."""
-
-    run_id: str
-    mark_before: HighWaterMark | None
-    mark_after: HighWaterMark | None
-    state_version: int
-    chunks: int
-    dry_run: bool = False
-    chunks_committed: int = 0
-    records: int = 0
-    members_upserted: int = 0
-    by_outcome: Counter[str] = field(default_factory=Counter)
-    failures: list[RecordOutcome] = field(default_factory=list)
-
-    @property
-    def failed(self) -> int:
-        return sum(self.by_outcome.get(o.value, 0) for o in FAILED)
-
-    def add(self, outcomes: Sequence[RecordOutcome]) -> None:
-        self.records += len(outcomes)
-        self.by_outcome.update(o.outcome.value for o in outcomes)
-        room = FAILURE_SAMPLE - len(self.failures)
-        if room > 0:
-            self.failures.extend([o for o in outcomes if o.outcome in FAILED][:room])
 
 
 def _state_of(state: SyncState | None) -> tuple[HighWaterMark | None, int]:
@@ -80,65 +43,29 @@ def dry_run(plan: MemberPlan, run_id: str, state: SyncState | None) -> RunResult
     return results
 
 
-@dataclass(frozen=True)
-class _Executed:
-    """One chunk after Mailchimp, with what the store held for its customers before."""
-
-    outcomes: list[RecordOutcome]
-    states: dict[str, MemberState]
-    retries: dict[str, RetryEntry]
-
-
-class _Settler:
-    """Commits chunks one at a time, each expecting the state version the previous one left."""
-
-    def __init__(self, plan: MemberPlan, store: SyncStore, tenant: TenantConfig, results: RunResults) -> None:
-        assert plan.state_version is not None
-        self._plan = plan
-        self._store = store
-        self._tenant = tenant
-        self._results = results
-        self._expected = plan.state_version
-        self._analyze_at = ANALYZE_FIRST_AT
-
-    def commit(self, executed: _Executed) -> CommitSummary:
-        plan, results = self._plan, self._results
-        crash_point("before_commit")
-        last = results.chunks_committed + 1 >= results.chunks
-        commit, outcomes = build_commit(
-            results.run_id,
-            executed.outcomes,
-            executed.states,
-            executed.retries,
-            now=datetime.now(UTC),
-            max_attempts=self._tenant.policy.retry_max_attempts,
-            new_mark=plan.mark_candidate if last and plan.advances_mark else None,
-            planned_version=self._expected,
-            planned_mark=plan.mark_before,
-        )
-        summary = self._store.commit_run(self._tenant.id, commit)
-        self._expected = summary.state_version
-        if results.chunks_committed == 0:
-            results.mark_before = summary.mark_before
-        results.chunks_committed += 1
-        results.mark_after, results.state_version = summary.mark_after, summary.state_version
-        results.members_upserted += summary.members_upserted
-        results.add(outcomes)
-        if results.members_upserted >= self._analyze_at:
-            self._store.refresh_statistics()
-            self._analyze_at = 2 * results.members_upserted
-        crash_point("after_chunk_commit", results.chunks_committed)
-        return summary
+def plan_settler(
+    plan: MemberPlan, store: SyncStore, tenant: TenantConfig, results: RunResults
+) -> ChunkSettler:
+    """The settler of a plan's chunks: from the version it was made against; the mark with the last."""
+    assert plan.state_version is not None
+    return ChunkSettler(
+        store,
+        tenant,
+        results,
+        expected_version=plan.state_version,
+        planned_mark=plan.mark_before,
+        final_mark=plan.mark_candidate if plan.advances_mark else None,
+    )
 
 
 def _execute(
     plan: MemberPlan, executor: PlanExecutor, store: SyncStore, tenant_id: str, index: int
-) -> _Executed:
+) -> Executed:
     actions: list[PlannedAction] = plan.chunk(index)
     keys = [a.customer_key for a in actions]
     states = store.members.by_keys(tenant_id, keys)
     retries = store.retries.entries(tenant_id, keys)
-    return _Executed(executor.run(actions), states, retries)
+    return Executed(executor.run(actions), states, retries)
 
 
 def apply_plan(
@@ -156,14 +83,21 @@ def apply_plan(
     A plan of no chunk still commits once: the run's mark and its last run."""
     mark, version = _state_of(state)
     results = RunResults(run_id, mark, mark, version, len(plan.chunks))
-    settler = _Settler(plan, store, tenant, results)
+    settler = plan_settler(plan, store, tenant, results)
     if not plan.chunks:
-        settler.commit(_Executed([], {}, {}))
+        settler.commit(Executed([], {}, {}))
         return results
     executor = PlanExecutor(client, tenant.mailchimp.list_id, tenant.policy)
-    work: Iterator[Callable[[], _Executed]] = (
+    work: Iterator[Callable[[], Executed]] = (
         partial(_execute, plan, executor, store, tenant.id, index) for index in range(len(plan.chunks))
     )
     for executed in in_parallel(in_flight, work, "sync-chunk"):
         settler.commit(executed)
     return results
+
+
+def count_preloaded(results: RunResults, plan: MemberPlan) -> None:
+    """Add to the results what this run's extract step sent while reading (`pipeline.preload`); a
+    plan made by an earlier run (a re-execution) carries that run's, which this run did not send."""
+    if plan.preloaded is not None and plan.preloaded.run_id == results.run_id:
+        results.absorb(plan.preloaded)

@@ -24,6 +24,8 @@ from oracle_mailchimp_dagster.pipeline.grouping import (
     spooled,
 )
 from oracle_mailchimp_dagster.pipeline.ports import CustomerSource
+from oracle_mailchimp_dagster.pipeline.preload import Preloader
+from oracle_mailchimp_dagster.pipeline.results import RunResults
 from oracle_mailchimp_dagster.store.records import HighWaterMark
 from oracle_mailchimp_dagster.store.sync_store import SyncStore
 from oracle_mailchimp_dagster.sync.customer import Customer
@@ -79,12 +81,16 @@ class PartitionWriter:
 
 class _Router:
     """The run's sink: looks up each batch's stored states, notes its bridges and the addresses it
-    takes writers away from, and spools every customer into its partition."""
+    takes writers away from, hands its new customers to the preloader if there is one, and spools
+    every other customer into its partition."""
 
-    def __init__(self, store: SyncStore, tenant_id: str, writer: PartitionWriter) -> None:
+    def __init__(
+        self, store: SyncStore, tenant_id: str, writer: PartitionWriter, preloader: Preloader | None
+    ) -> None:
         self._store = store
         self._tenant_id = tenant_id
         self._writer = writer
+        self._preloader = preloader
         self.bridges = Bridges()
         self.bridge_count = 0
         self.left: set[str] = set()
@@ -92,8 +98,13 @@ class _Router:
     def __call__(self, customers: Sequence[Customer]) -> None:
         states = self._store.members.by_keys(self._tenant_id, [c.key for c in customers])
         self.left |= addresses_left(customers, states)
-        for customer in customers:
-            row = spooled(customer, states.get(customer.key))
+        rows = [spooled(customer, states.get(customer.key)) for customer in customers]
+        if self._preloader is not None:
+            rows = self._preloader.take(rows, states)
+        self.spool(rows)
+
+    def spool(self, rows: Iterable[Spooled]) -> None:
+        for row in rows:
             if is_bridge(row):
                 new, stored, _ = row
                 assert new is not None and stored is not None
@@ -125,6 +136,13 @@ class ExtractManifest:
     bridged: dict[str, str] = field(default_factory=dict)
     bridges: int = 0
     bytes: int = 0
+    preloaded: RunResults | None = None
+    read_waited_for_load_s: float = 0.0
+
+    @property
+    def spooled_rows(self) -> int:
+        """The customers left for the plan step (`rows` less those sent while reading)."""
+        return self.rows - (self.preloaded.records if self.preloaded else 0)
 
     @property
     def advances_mark(self) -> bool:
@@ -169,18 +187,25 @@ def extract_to_spool(
     keys: Iterable[str] = (),
     retry_keys: Iterable[str] = (),
     now: datetime | None = None,
+    preloader: Preloader | None = None,
 ) -> ExtractManifest:
-    """Read the run's customers (`read_run`, then the holders a handover needs) into `directory`."""
+    """Read the run's customers (`read_run`, then the holders a handover needs) into `directory`;
+    with a `preloader`, the new ones are sent while reading (`pipeline.preload`)."""
     writer = PartitionWriter(directory)
-    router = _Router(store, tenant_id, writer)
+    router = _Router(store, tenant_id, writer, preloader)
     seen = FirstSeen(router)
     try:
         window = read_run(
             client, mode, seen, mark=mark, since=since, until=until, keys=keys, retry_keys=retry_keys, now=now
         )
         reread = _read_holders(client, store, tenant_id, router.left, seen)
+        if preloader is not None:
+            router.spool(preloader.finish())
     finally:
+        if preloader is not None:
+            preloader.close()
         writer.close()
+    preloaded = preloader.results if preloader is not None and preloader.results.records else None
     return ExtractManifest(
         mode=mode,
         window_start=window.window_start,
@@ -188,7 +213,7 @@ def extract_to_spool(
         mark_before=mark,
         mark_candidate=window.mark_candidate,
         directory=directory,
-        rows=writer.rows,
+        rows=writer.rows + (preloaded.records if preloaded else 0),
         retry_keys=window.retry_keys,
         stats=window.stats,
         quarantined=tuple(seen.quarantined.values()),
@@ -196,4 +221,6 @@ def extract_to_spool(
         bridged=router.bridges.roots(),
         bridges=router.bridge_count,
         bytes=writer.bytes,
+        preloaded=preloaded,
+        read_waited_for_load_s=preloader.read_waited_s if preloader is not None else 0.0,
     )

@@ -23,6 +23,7 @@ from oracle_mailchimp_dagster.pipeline.chunking import customer_chunks
 from oracle_mailchimp_dagster.pipeline.extract_spool import ExtractManifest
 from oracle_mailchimp_dagster.pipeline.frames import FrameRef, FrameWriter, read_frame
 from oracle_mailchimp_dagster.pipeline.quarantine import quarantine_actions
+from oracle_mailchimp_dagster.pipeline.results import RunResults
 from oracle_mailchimp_dagster.pipeline.states import load_states
 from oracle_mailchimp_dagster.store.errors import StaleStateError
 from oracle_mailchimp_dagster.store.records import HighWaterMark, SyncState
@@ -92,6 +93,7 @@ class MemberPlan:
     chunks: tuple[FrameRef, ...] = ()
     records: int = 0
     preview: tuple[PlannedAction, ...] = ()
+    preloaded: RunResults | None = None
 
     def chunk(self, index: int) -> list[PlannedAction]:
         assert self.path is not None
@@ -181,7 +183,9 @@ def build_plan(
             refs.append(out.write(part))
     if extract.quarantined:
         tally.invalid[QUARANTINED_REASON] = len(extract.quarantined)
-    managed = store.members.count(tenant.id)
+    # Members the extract step created while reading do not dilute the removal guard's share.
+    preloaded = extract.preloaded.members_upserted if extract.preloaded else 0
+    managed = store.members.count(tenant.id) - preloaded
     check_removals(tally.removals, tenant.policy, managed)
     counts = dict(tally.counts)
     counts["removals"] = tally.removals
@@ -198,4 +202,5 @@ def build_plan(
         chunks=tuple(refs),
         records=tally.records,
         preview=tuple(tally.preview),
+        preloaded=extract.preloaded,
     )

@@ -12,12 +12,14 @@ import pytest
 from sqlalchemy.engine import URL
 
 from oracle_mailchimp_dagster.defs.partitions import TENANTS
+from oracle_mailchimp_dagster.secrets import KeyStore
 from oracle_mailchimp_dagster.store.engine import Database
 from oracle_mailchimp_dagster.store.sync_store import SyncStore
 from oracle_mailchimp_dagster.tenants.model import TenantConfig
 from oracle_mailchimp_dagster.tenants.registry import TenantRegistry
 from tests.support import tenant_samples
 from tests.support.doubles import AssetRuns, InMemoryAudience, InMemoryFusion, InMemoryValues
+from tests.support.doubles.worlds import World, populate
 
 TENANT = "acme"
 
@@ -83,3 +85,34 @@ def materialize(
     """`materialize(*assets, selection=None, run_config=None)` for the tenant's partition."""
     url = db.url.render_as_string(hide_password=False)
     return AssetRuns(instance, tenant.id, database_url=url, fusion=fusion, audience=audience, values=values)
+
+
+# ---- two worlds of 2,000 customers (holders of one address pages apart) for chunked runs ----------
+
+
+@pytest.fixture
+def chunked_world(
+    materialize: AssetRuns, store: SyncStore, fusion: InMemoryFusion, audience: InMemoryAudience
+) -> World:
+    populate(fusion)
+    return World(materialize, store, fusion, audience)
+
+
+@pytest.fixture
+def one_chunk_world(
+    migrated_sqlite_file: Path, tmp_path: Path, key_store: KeyStore, tenant: TenantConfig
+) -> Iterator[World]:
+    path = tmp_path / "one-chunk.db"
+    path.write_bytes(migrated_sqlite_file.read_bytes())
+    db = Database.from_url(URL.create("sqlite", database=str(path)))
+    TenantRegistry(db, key_store).add(tenant, tenant_samples.secrets())
+    fusion, audience = InMemoryFusion(), InMemoryAudience(tenant.mailchimp.list_id)
+    populate(fusion)
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions(TENANTS, [TENANT])
+        url = db.url.render_as_string(hide_password=False)
+        runs = AssetRuns(
+            instance, TENANT, database_url=url, fusion=fusion, audience=audience, values=InMemoryValues()
+        )
+        yield World(runs, SyncStore(db), fusion, audience)
+    db.dispose()

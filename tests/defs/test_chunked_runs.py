@@ -3,27 +3,17 @@ through an initial load and a run of email changes (shared addresses handed over
 changes); a run killed between chunk commits keeps what it committed, so the rerun writes only the
 rest; and a commit finding the tenant's state changed since the run's previous one stops the run."""
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import pytest
-from sqlalchemy.engine import URL
 
 from oracle_mailchimp_dagster.defs.assets import fusion_customers, mailchimp_members, mailchimp_sync_results
-from oracle_mailchimp_dagster.defs.partitions import TENANTS
-from oracle_mailchimp_dagster.pipeline import apply
+from oracle_mailchimp_dagster.pipeline import results
 from oracle_mailchimp_dagster.pipeline.plan import CHUNK_SIZE_ENV
-from oracle_mailchimp_dagster.secrets import KeyStore
-from oracle_mailchimp_dagster.store.engine import Database
-from oracle_mailchimp_dagster.store.sync_store import SyncStore
-from oracle_mailchimp_dagster.tenants.model import TenantConfig
-from oracle_mailchimp_dagster.tenants.registry import TenantRegistry
-from tests.support import tenant_samples
-from tests.support.doubles import AssetRuns, InMemoryAudience, InMemoryFusion, InMemoryValues, metadata
-from tests.support.doubles.worlds import Snapshot, changes, initial_customers, snapshot
+from tests.support.doubles import InMemoryAudience, metadata
+from tests.support.doubles.worlds import World, changes
 
 TENANT = "acme"
 START = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
@@ -32,59 +22,18 @@ CUSTOMERS = 2000
 SMALL = 40
 
 
+# These runs are about the results step's chunks: nothing is sent while reading (tests/defs/test_preload.py).
+NOT_WHILE_READING = {"fusion_customers": {"config": {"send_while_reading": False}}}
+
+
 def chunked(size: int, in_flight: int = 2) -> dict[str, Any]:
     return {
         "ops": {
+            **NOT_WHILE_READING,
             "mailchimp_members": {"config": {"chunk_size": size}},
             "mailchimp_sync_results": {"config": {"chunks_in_flight": in_flight}},
         }
     }
-
-
-class World:
-    """A tenant with its own app database, Oracle, audience and Dagster instance."""
-
-    def __init__(self, runs: AssetRuns, store: SyncStore, fusion: InMemoryFusion, audience: InMemoryAudience):
-        self.runs, self.store, self.fusion, self.audience = runs, store, fusion, audience
-
-    def run(self, run_config: dict[str, Any]) -> dg.ExecuteInProcessResult:
-        return self.runs(*ASSETS, run_config=run_config)
-
-    def snapshot(self, result: dg.ExecuteInProcessResult) -> Snapshot:
-        return snapshot(self.store, self.audience, TENANT, result.run_id)
-
-
-def populate(fusion: InMemoryFusion) -> None:
-    fusion.page_size = 100  # holders of one address are pages apart
-    fusion.put(*initial_customers(CUSTOMERS, START))
-
-
-@pytest.fixture
-def chunked_world(
-    materialize: AssetRuns, store: SyncStore, fusion: InMemoryFusion, audience: InMemoryAudience
-) -> World:
-    populate(fusion)
-    return World(materialize, store, fusion, audience)
-
-
-@pytest.fixture
-def one_chunk_world(
-    migrated_sqlite_file: Path, tmp_path: Path, key_store: KeyStore, tenant: TenantConfig
-) -> Iterator[World]:
-    path = tmp_path / "one-chunk.db"
-    path.write_bytes(migrated_sqlite_file.read_bytes())
-    db = Database.from_url(URL.create("sqlite", database=str(path)))
-    TenantRegistry(db, key_store).add(tenant, tenant_samples.secrets())
-    fusion, audience = InMemoryFusion(), InMemoryAudience(tenant.mailchimp.list_id)
-    populate(fusion)
-    with dg.DagsterInstance.ephemeral() as instance:
-        instance.add_dynamic_partitions(TENANTS, [TENANT])
-        url = db.url.render_as_string(hide_password=False)
-        runs = AssetRuns(
-            instance, TENANT, database_url=url, fusion=fusion, audience=audience, values=InMemoryValues()
-        )
-        yield World(runs, SyncStore(db), fusion, audience)
-    db.dispose()
 
 
 def test_many_small_chunks_end_as_one_chunk_does(chunked_world: World, one_chunk_world: World) -> None:
@@ -152,14 +101,14 @@ def test_a_chunk_commit_is_refused_once_the_state_changed_since_the_run_s_previo
     chunked_world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     world = chunked_world
-    crash_point = apply.crash_point
+    crash_point = results.crash_point
 
     def reset_after_the_second_commit(name: str, occurrence: int | None = None) -> None:
         crash_point(name, occurrence)
         if name == "after_chunk_commit" and occurrence == 2:
             world.store.marks.reset(TENANT, None)  # another writer: a reset between two commits
 
-    monkeypatch.setattr(apply, "crash_point", reset_after_the_second_commit)
+    monkeypatch.setattr(results, "crash_point", reset_after_the_second_commit)
     with pytest.raises(dg.Failure) as failure:
         world.run(chunked(SMALL, in_flight=1))
 
@@ -176,8 +125,8 @@ def test_the_chunk_size_defaults_to_the_deployment_s_setting(
     chunked_world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(CHUNK_SIZE_ENV, "500")
-    result = chunked_world.run({})
+    result = chunked_world.run({"ops": NOT_WHILE_READING})
     assert 4 <= metadata(result, "mailchimp_members")["chunks"] <= 6
     monkeypatch.setenv(CHUNK_SIZE_ENV, "many")
     with pytest.raises(dg.Failure, match="ORACLE_MAILCHIMP_CHUNK_SIZE must be a positive whole number"):
-        chunked_world.run({})
+        chunked_world.run({"ops": NOT_WHILE_READING})

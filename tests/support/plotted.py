@@ -2,7 +2,15 @@
 plot. One list for the fast asset tests and the GraphQL test."""
 
 PLOTTED = {
-    "fusion_customers": {"rows", "pages", "http_calls", "quarantined", "duration_s", "spooled_mib"},
+    "fusion_customers": {
+        "rows",
+        "pages",
+        "http_calls",
+        "quarantined",
+        "sent_while_reading",
+        "duration_s",
+        "spooled_mib",
+    },
     "mailchimp_members": {"records", "removals", "chunks", "duration_s"},
     "mailchimp_sync_results": {
         "records",

@@ -8,14 +8,19 @@ writers and sole holders, and rename.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
+import dagster as dg
+
+from oracle_mailchimp_dagster.defs.assets import fusion_customers, mailchimp_members, mailchimp_sync_results
 from oracle_mailchimp_dagster.fusion import FusionCustomer
 from oracle_mailchimp_dagster.store.sync_store import SyncStore
 from tests.support.doubles.audience import InMemoryAudience
+from tests.support.doubles.fusion import InMemoryFusion
 from tests.support.doubles.records import fusion_customer
+from tests.support.doubles.runs import AssetRuns
 
 GROUPS = 60  # shared addresses, held by the ids g, g + SPREAD, g + 2 * SPREAD, ...
 SPREAD = 600
@@ -106,3 +111,24 @@ def snapshot(store: SyncStore, audience: InMemoryAudience, tenant_id: str, run_i
     }
     archived = frozenset(m.email_address.lower() for m in audience.archived.values())
     return Snapshot(ledger, states, members, archived)
+
+
+SYNC_ASSETS = (fusion_customers, mailchimp_members, mailchimp_sync_results)
+
+
+class World:
+    """A tenant with its own app database, Oracle, audience and Dagster instance."""
+
+    def __init__(self, runs: AssetRuns, store: SyncStore, fusion: InMemoryFusion, audience: InMemoryAudience):
+        self.runs, self.store, self.fusion, self.audience = runs, store, fusion, audience
+
+    def run(self, run_config: dict[str, Any]) -> dg.ExecuteInProcessResult:
+        return self.runs(*SYNC_ASSETS, run_config=run_config)
+
+    def snapshot(self, result: dg.ExecuteInProcessResult) -> Snapshot:
+        return snapshot(self.store, self.audience, self.runs.partition_key, result.run_id)
+
+
+def populate(fusion: InMemoryFusion, customers: int = 2000) -> None:
+    fusion.page_size = 100  # holders of one address are pages apart
+    fusion.put(*initial_customers(customers, datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)))
