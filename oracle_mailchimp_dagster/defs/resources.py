@@ -185,6 +185,11 @@ class FusionResource(_HttpClientResource):
         return FusionClient(fusion_connection(tenant, registry), options)
 
 
+# A run's requests in flight per key: one of Mailchimp's 10 is always left to what runs beside a load
+# (the audience-events sensor, CLI commands); runs of one key are queued one at a time.
+RUN_CONCURRENCY = 9
+
+
 class MailchimpResource(_HttpClientResource):
     """Builds the Mailchimp client of one tenant, under two limits per API key: `concurrency` in this
     process (its threads wait in memory), and `key_connection_limit` summed over every process and
@@ -192,7 +197,7 @@ class MailchimpResource(_HttpClientResource):
     `key_connection_limit` between them."""
 
     concurrency: int = Field(
-        default=8,
+        default=RUN_CONCURRENCY,
         ge=1,
         le=MAX_CONCURRENCY,
         description="Requests in flight per API key in one process (Mailchimp allows 10 in all); its "
