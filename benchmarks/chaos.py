@@ -39,7 +39,7 @@ from typing import Any
 
 import requests
 
-from benchmarks.sync import start_sandbox
+from benchmarks.sync import SandboxProcesses, start_sandbox
 from oracle_mailchimp_dagster.pipeline.plan import CHUNK_SIZE_ENV
 from oracle_mailchimp_dagster.store.engine import Database
 from oracle_mailchimp_dagster.store.migrate import upgrade_schema
@@ -244,9 +244,7 @@ def audit(sandboxes: Sandboxes, history: History) -> dict[str, Any]:
     }
 
 
-def prepare(
-    root: Path, customers: int, latency: str
-) -> tuple[subprocess.Popen[bytes], Sandboxes, dict[str, str]]:
+def prepare(root: Path, customers: int, latency: str) -> tuple[SandboxProcesses, Sandboxes, dict[str, str]]:
     """The sandbox process, a registered tenant and the environment every sync process gets."""
     env = {
         **os.environ,

@@ -4,7 +4,7 @@
         [--latency realistic|none] [--extract-concurrency N] [--chunk-size N] [--chunks-in-flight N]
         [--then none|incremental|noop] [--change-share 0.01]
 
-The sandboxes run in their own process (`oracle-mailchimp sandbox serve --latency realistic`), so the
+The sandboxes run in their own processes (`oracle-mailchimp sandbox serve --latency realistic`), so the
 peak memory printed is the connector's alone: Dagster, the extract, the plan, the Mailchimp load and
 the ledger commits. Prints JSON with wall time, the sequential bound and their ratio, peak memory and
 the calls each API served:
@@ -12,7 +12,12 @@ the calls each API served:
 - sequential bound of the extraction: the token grant (200 ms) plus, per page of 500 rows, 300 ms
   and 1 ms per row, as one keyset stream reading page after page would take;
 - sequential bound of the load: the latency Mailchimp's sandbox simulated for every call of the run
-  (150 ms per call plus 2 ms per member or address in it), divided by the connector's concurrency (8).
+  (150 ms per call plus 2 ms per member or address in it), divided by 8 (the yardstick's concurrency;
+  a run of the connector uses 9 of the key's 10 connections, `defs.resources.RUN_CONCURRENCY`).
+
+The two simulators run in two processes, as Oracle and Mailchimp run on machines of their own: in one
+process they would share one interpreter lock, and serving Oracle's pages would slow Mailchimp's
+answers whenever a sync reads and loads at once.
 
 `--extract-concurrency` sets the Fusion client's pages in flight (1: one keyset stream; default: the
 client's). `--then incremental` times a second run after renaming `--change-share` of the customers
@@ -39,6 +44,7 @@ import requests
 
 from oracle_mailchimp_dagster.defs.build import build_definitions
 from oracle_mailchimp_dagster.defs.launch import JOB
+from oracle_mailchimp_dagster.defs.metadata import report_values
 from oracle_mailchimp_dagster.defs.partitions import TENANTS
 from oracle_mailchimp_dagster.defs.resources import FusionResource
 from oracle_mailchimp_dagster.fusion import FusionClient
@@ -70,16 +76,48 @@ class TunedFusion(FusionResource):
         return client
 
 
-def start_sandbox(customers: int, env_file: Path, latency: str) -> subprocess.Popen[bytes]:
-    cli = Path(sys.executable).with_name("oracle-mailchimp")
-    command = [str(cli), "sandbox", "serve", "--customers", str(customers), "--latency", latency]
-    proc = subprocess.Popen([*command, "--env-file", str(env_file)], stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while not (env_file.exists() and env_file.read_text().endswith("\n")):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit("the sandbox did not start")
-        time.sleep(0.1)
-    return proc
+class SandboxProcesses:
+    """The Oracle and the Mailchimp simulators, each in a process of its own (as the two services run on
+    machines of their own): in one process they share one interpreter lock, so serving Oracle's pages
+    would slow Mailchimp's answers whenever a sync reads and loads at once. Stopped like a process."""
+
+    def __init__(self, customers: int, env_file: Path, latency: str) -> None:
+        self._procs: list[subprocess.Popen[bytes]] = []
+        try:
+            oracle = self._start(customers, env_file.with_suffix(".oracle"), latency)
+            mailchimp = self._start(0, env_file.with_suffix(".mailchimp"), latency)
+        except BaseException:
+            self.terminate()
+            raise
+        lines = [k_v for k_v in oracle if k_v.startswith("ORACLE_")]
+        lines += [k_v for k_v in mailchimp if k_v.startswith("MAILCHIMP_")]
+        env_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        env_file.chmod(0o600)
+
+    def _start(self, customers: int, env_file: Path, latency: str) -> list[str]:
+        cli = Path(sys.executable).with_name("oracle-mailchimp")
+        command = [str(cli), "sandbox", "serve", "--customers", str(customers), "--latency", latency]
+        proc = subprocess.Popen([*command, "--env-file", str(env_file)], stdout=subprocess.DEVNULL)
+        self._procs.append(proc)
+        deadline = time.monotonic() + 120
+        while not (env_file.exists() and env_file.read_text().endswith("\n")):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the sandbox did not start")
+            time.sleep(0.1)
+        return env_file.read_text().splitlines()
+
+    def terminate(self) -> None:
+        for proc in self._procs:
+            proc.terminate()
+
+    def wait(self, timeout: float) -> None:
+        for proc in self._procs:
+            proc.wait(timeout)
+
+
+def start_sandbox(customers: int, env_file: Path, latency: str) -> SandboxProcesses:
+    """Both simulators started, their settings in `env_file` (KEY=VALUE lines)."""
+    return SandboxProcesses(customers, env_file, latency)
 
 
 def register(env: dict[str, str], registry: TenantRegistry, tenant_id: str = TENANT) -> None:
@@ -116,7 +154,7 @@ def run_sync(
     for asset in ASSETS:
         found = result.asset_materializations_for_node(asset)
         if found:
-            metadata[asset] = {k: v.value for k, v in found[0].metadata.items()}
+            metadata[asset] = report_values(found[0].metadata)
     return result.success, metadata
 
 
@@ -197,9 +235,9 @@ def main(argv: list[str] | None = None) -> int:
                     if args.then == "incremental":
                         changed = change_customers(fusion_base, args.change_share, seed=7)
                     reset_stats(fusion_base, mailchimp_base)
-                started = time.monotonic()
+                started, cpu_before = time.monotonic(), time.process_time()
                 success, metadata = run_sync(instance, **options)
-                wall = time.monotonic() - started
+                wall, cpu = time.monotonic() - started, time.process_time() - cpu_before
             fusion, mailchimp = stats(fusion_base), stats(mailchimp_base)
         finally:
             sandbox.terminate()
@@ -230,12 +268,15 @@ def main(argv: list[str] | None = None) -> int:
             k: sum(v.values()) for k, v in mailchimp["requests_by_route"].items()
         },
         "peak_mailchimp_in_flight": max(mailchimp["peak_in_flight_by_key"].values(), default=0),
+        "sent_while_reading": int(extract.get("sent_while_reading", 0)),
+        "read_waited_for_load_seconds": extract.get("read_waited_for_load_s", 0.0),
         "step_seconds": {
             "extract": extract["duration_s"],
             "plan": plan["duration_s"],
             "sync_results": results["duration_s"],
         },
         "wall_seconds": round(wall, 1),
+        "connector_cpu_seconds": round(cpu, 1),
         "sequential_bound_seconds": round(bound["total"], 1),
         "sequential_bound_extract_seconds": round(bound["extract"], 1),
         "sequential_bound_load_seconds": round(bound["load"], 1),
