@@ -3,7 +3,7 @@ through an initial load and a run of email changes (shared addresses handed over
 changes); a run killed between chunk commits keeps what it committed, so the rerun writes only the
 rest; and a commit finding the tenant's state changed since the run's previous one stops the run."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import dagster as dg
@@ -13,10 +13,9 @@ from oracle_mailchimp_dagster.defs.assets import fusion_customers, mailchimp_mem
 from oracle_mailchimp_dagster.pipeline import results
 from oracle_mailchimp_dagster.pipeline.plan import CHUNK_SIZE_ENV
 from tests.support.doubles import InMemoryAudience, metadata
-from tests.support.doubles.worlds import World, changes
+from tests.support.doubles.worlds import WORLD_START, World, changes
 
 TENANT = "acme"
-START = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
 ASSETS = (fusion_customers, mailchimp_members, mailchimp_sync_results)
 CUSTOMERS = 2000
 SMALL = 40
@@ -47,7 +46,7 @@ def test_many_small_chunks_end_as_one_chunk_does(chunked_world: World, one_chunk
     assert small.snapshot(first) == whole.snapshot(reference)
     assert small.store.marks.get(TENANT) == whole.store.marks.get(TENANT) is not None
 
-    later = START + timedelta(days=1)
+    later = WORLD_START + timedelta(days=1)
     for world in (small, whole):
         world.fusion.put(*changes(list(world.fusion.customers), later))
     second = small.run(chunked(SMALL))
@@ -70,11 +69,7 @@ def test_a_run_killed_between_chunk_commits_is_resumed_by_a_rerun_that_writes_on
     chunked_world: World, one_chunk_world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     world = chunked_world
-    monkeypatch.setenv("ORACLE_MAILCHIMP_CRASH_AT", "after_chunk_commit@10")
-    with pytest.raises(Exception, match="deliberate crash at 'after_chunk_commit@10'"):
-        world.run(chunked(SMALL, in_flight=1))
-    [crashed] = world.runs.instance.get_runs(limit=1)
-    monkeypatch.delenv("ORACLE_MAILCHIMP_CRASH_AT")
+    crashed = world.crashed_run("after_chunk_commit@10", chunked(SMALL, in_flight=1), monkeypatch)
     committed = world.store.ledger.for_run(TENANT, crashed.run_id)
     assert SMALL * 5 <= len(committed) < CUSTOMERS / 2
     assert world.store.marks.get(TENANT) is None, "the mark moves with the last chunk only"

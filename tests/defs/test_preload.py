@@ -4,7 +4,7 @@ results step leaves them, through an initial load and a run of changes; a run ki
 it is finished by a rerun; a dry run, a run of the extract alone and a mapping that does not fit send
 nothing while reading; a chunk that fails stops the read and fails the step with nothing moved."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import dagster as dg
@@ -13,7 +13,7 @@ import pytest
 from oracle_mailchimp_dagster.defs.assets import fusion_customers
 from oracle_mailchimp_dagster.mailchimp.errors import configuration_error
 from tests.support.doubles import InMemoryAudience, metadata
-from tests.support.doubles.worlds import World, changes
+from tests.support.doubles.worlds import WORLD_START, World, changes
 
 TENANT = "acme"
 CUSTOMERS = 2000
@@ -58,7 +58,7 @@ def test_sending_while_reading_ends_as_sending_from_the_results_step(
     assert (ours.members, ours.archived) == (theirs.members, theirs.archived)
     assert early.store.marks.get(TENANT) == whole.store.marks.get(TENANT) is not None
 
-    later = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+    later = WORLD_START + timedelta(days=1)
     for world in (early, whole):
         world.fusion.put(*changes(list(world.fusion.customers), later))
     second = early.run(while_reading())
@@ -74,12 +74,8 @@ def test_a_run_killed_while_sending_during_the_read_is_finished_by_a_rerun(
     chunked_world: World, one_chunk_world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     world = chunked_world
-    monkeypatch.setenv("ORACLE_MAILCHIMP_CRASH_AT", "after_chunk_commit@5")
-    with pytest.raises(Exception, match="deliberate crash at 'after_chunk_commit@5'"):
-        world.run(while_reading())
-    [crashed] = world.runs.instance.get_runs(limit=1)
+    crashed = world.crashed_run("after_chunk_commit@5", while_reading(), monkeypatch)
     assert failed_steps(world, crashed.run_id) == ["fusion_customers"], "the crash came while reading"
-    monkeypatch.delenv("ORACLE_MAILCHIMP_CRASH_AT")
     committed = world.store.ledger.for_run(TENANT, crashed.run_id)
     assert SMALL * 4 <= len(committed) < CUSTOMERS / 2  # five chunks of about SMALL each
     assert world.store.marks.get(TENANT) is None, "sending while reading never moves the mark"

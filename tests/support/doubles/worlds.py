@@ -13,6 +13,7 @@ from itertools import pairwise
 from typing import Any
 
 import dagster as dg
+import pytest
 
 from oracle_mailchimp_dagster.defs.assets import fusion_customers, mailchimp_members, mailchimp_sync_results
 from oracle_mailchimp_dagster.fusion import FusionCustomer
@@ -128,7 +129,20 @@ class World:
     def snapshot(self, result: dg.ExecuteInProcessResult) -> Snapshot:
         return snapshot(self.store, self.audience, self.runs.partition_key, result.run_id)
 
+    def crashed_run(self, point: str, run_config: dict[str, Any], monkeypatch: Any) -> dg.DagsterRun:
+        """A run stopped by the crash point `point` (ORACLE_MAILCHIMP_CRASH_AT), which is unset after."""
+        monkeypatch.setenv("ORACLE_MAILCHIMP_CRASH_AT", point)
+        with pytest.raises(Exception, match=f"deliberate crash at '{point}'"):
+            self.run(run_config)
+        monkeypatch.delenv("ORACLE_MAILCHIMP_CRASH_AT")
+        [crashed] = self.runs.instance.get_runs(limit=1)
+        return crashed
+
+
+# One start for every world of a session, so two worlds compare mark for mark.
+WORLD_START = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
+
 
 def populate(fusion: InMemoryFusion, customers: int = 2000) -> None:
     fusion.page_size = 100  # holders of one address are pages apart
-    fusion.put(*initial_customers(customers, datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)))
+    fusion.put(*initial_customers(customers, WORLD_START))
