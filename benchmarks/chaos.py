@@ -39,7 +39,7 @@ from typing import Any
 
 import requests
 
-from benchmarks.sync import SandboxProcesses, start_sandbox
+from benchmarks.sandboxes import SandboxProcesses, start_sandbox
 from oracle_mailchimp_dagster.pipeline.plan import CHUNK_SIZE_ENV
 from oracle_mailchimp_dagster.store.engine import Database
 from oracle_mailchimp_dagster.store.migrate import upgrade_schema

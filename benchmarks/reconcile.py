@@ -24,7 +24,8 @@ from typing import Any
 import dagster as dg
 import requests
 
-from benchmarks.sync import TENANT, register, reset_stats, run_sync, start_sandbox, stats
+from benchmarks.sandboxes import start_sandbox
+from benchmarks.sync import TENANT, register, reset_stats, run_sync, stats
 from oracle_mailchimp_dagster.sandbox.mailchimp.config import latency_model
 from oracle_mailchimp_dagster.store.engine import Database
 from oracle_mailchimp_dagster.store.migrate import upgrade_schema

@@ -29,7 +29,7 @@ from typing import Any
 import requests
 
 from benchmarks.chaos import History, Sandboxes, audit
-from benchmarks.sync import start_sandbox
+from benchmarks.sandboxes import start_sandbox
 from oracle_mailchimp_dagster.store.engine import Database
 from oracle_mailchimp_dagster.store.migrate import upgrade_schema
 from oracle_mailchimp_dagster.tenants.env_file import secrets_from_env, tenant_from_env

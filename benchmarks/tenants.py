@@ -45,7 +45,7 @@ import dagster as dg
 import requests
 from pydantic import SecretStr
 
-from benchmarks.sync import start_sandbox
+from benchmarks.sandboxes import start_sandbox
 from oracle_mailchimp_dagster.defs.alerts import (
     alert_delivery_sensor,
     audience_freshness_sensor,

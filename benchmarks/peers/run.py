@@ -3,8 +3,8 @@
     .venv/bin/python -m benchmarks.peers.run --tool drt|sdk|connector --customers 10000 \
         [--latency realistic] [--peers-venv .venv-peers]
 
-The sandboxes run in their own process (`oracle-mailchimp sandbox serve`, as benchmarks.sync starts
-them), and so does the tool: `drt run` from a scratch copy of benchmarks/peers/drt, the SDK loop
+The two simulators run in processes of their own (`benchmarks.sandboxes`, as for benchmarks.sync),
+and so does the tool: `drt run` from a scratch copy of benchmarks/peers/drt, the SDK loop
 (benchmarks/peers/sdk_loop.py) in the peers venv, or `oracle-mailchimp sync` for the connector. Its
 wall time and peak RSS are its own (os.wait4 on that one process). Then the sandboxes' stats give the
 calls, and their data the correctness (benchmarks/peers/audit.py). Prints one JSON object with the
@@ -20,7 +20,6 @@ import string
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from typing import Any
 import requests
 
 from benchmarks.peers.audit import audience_check
+from benchmarks.sandboxes import start_sandbox
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -46,23 +46,6 @@ class Measured:
     peak_memory_mib: float
     stdout: str
     stderr: str
-
-
-def start_sandbox(customers: int, env_file: Path, latency: str) -> subprocess.Popen[bytes]:
-    """`oracle-mailchimp sandbox serve` in its own process, as benchmarks.sync starts it.
-
-    Not imported from there: that module loads the whole connector, which the peers never need.
-    """
-    cli = Path(sys.executable).with_name("oracle-mailchimp")
-    command = [str(cli), "sandbox", "serve", "--customers", str(customers), "--latency", latency]
-    proc = subprocess.Popen([*command, "--env-file", str(env_file)], stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 300
-    while not (env_file.exists() and env_file.read_text().endswith("\n")):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise SystemExit("the sandbox did not start")
-        time.sleep(0.1)  # polling for the env file, with a deadline
-    return proc
 
 
 def run_measured(argv: list[str], cwd: Path, env: dict[str, str], timeout_s: float) -> Measured:
