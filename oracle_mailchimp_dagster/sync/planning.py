@@ -174,6 +174,16 @@ class _Planner:
         latest = self._last_writer(c, email_hash)
         return latest.managed_tags if latest is not None else frozenset()
 
+    def _without_others_fields(self, c: Customer, email_hash: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """The payload's fields, plus an empty value for each field another customer wrote last to the
+        member and this payload leaves out: a PUT keeps the fields it is not sent, and another
+        customer's phone or address must not stay on the member this one takes over."""
+        latest = self._last_writer(c, email_hash)
+        if latest is None or latest.customer_key == c.key or not latest.merge_fields:
+            return fields
+        cleared = {tag: "" for tag in latest.merge_fields if tag not in fields}
+        return {**fields, **cleared} if cleared else fields
+
     def _last_writer(self, c: Customer, email_hash: str) -> MemberState | None:
         """The state of the customer whose data was written to the address last (this customer's own
         when tied), whose data the member carries."""
@@ -192,7 +202,7 @@ class _Planner:
         values: dict[str, Any] = {
             "email": payload.email,
             "subscriber_hash": new_hash,
-            "merge_fields": payload.merge_fields,
+            "merge_fields": self._without_others_fields(c, new_hash, payload.merge_fields),
             "status_if_new": self.status_if_new,
             "tags": payload.tags,
             "tags_add": payload.tags - previous_tags,

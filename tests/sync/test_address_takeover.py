@@ -142,3 +142,27 @@ def test_a_holder_whose_data_was_overwritten_since_writes_it_again_when_the_addr
 
     still_its_own = plan([old], [replace(states[0], last_synced_at=T0 + timedelta(minutes=9)), gone])
     assert still_its_own["CDRM_1"].action is Action.SKIP_UNCHANGED
+
+
+def test_taking_over_a_member_clears_the_fields_the_previous_writer_sent_and_this_one_has_not() -> None:
+    # CDRM_1 (a phone) wrote the member; CDRM_2, newer and without a phone, takes it over.
+    fields = {**FIELDS, "PHONE": ListField("PHONE", "phone")}
+    mapping = FieldMapping(
+        merge_fields={"COMPANY": "OrganizationName", "PHONE": "FormattedPhoneNumber"}
+    ).resolve()
+    writer = replace(
+        state(1, "shared@acme.io", {"segment:GOLD"}, wrote=True),
+        merge_fields={"COMPANY": "Org 1", "PHONE": "+1 555"},
+    )
+    known = {s.customer_key: s for s in [writer, state(2, "shared@acme.io", set(), wrote=False)]}
+    [action] = plan_actions(
+        [customer(2, "shared@acme.io", "SILVER", minutes=5)], known, mapping, fields, SyncPolicy()
+    )
+    assert action.action is Action.UPSERT
+    assert action.merge_fields == {"COMPANY": "Org 2", "PHONE": ""}
+
+    own = {"CDRM_2": replace(known["CDRM_2"], payload_hash="q" * 64, merge_fields={"COMPANY": "Org 2"})}
+    [again] = plan_actions(
+        [customer(2, "shared@acme.io", "SILVER", minutes=9)], own, mapping, fields, SyncPolicy()
+    )
+    assert again.merge_fields == {"COMPANY": "Org 2"}, "its own fields left out stay left out"
