@@ -188,7 +188,7 @@ def mailchimp_members(
     with user_errors_as_failures(), app_db.tenant_step(context) as step:
         extract = current_extract(fusion_customers)
         context.log.info(
-            f"tenant {step.tenant_id}: planning {extract.rows} customers against audience "
+            f"tenant {step.tenant_id}: planning {extract.spooled_rows} customers against audience "
             f"{step.tenant.mailchimp.list_id}"
         )
         with mailchimp.client(step.tenant, step.registry) as client:
@@ -272,7 +272,8 @@ def mailchimp_sync_results(
         state = store.marks.state(tenant_id)
         what = "a dry run of" if config.dry_run else "sending"
         context.log.info(
-            f"tenant {tenant_id}: {what} {plan.records} planned records in {len(plan.chunks)} chunks"
+            f"tenant {tenant_id}: {what} {plan.records - plan.sent_while_reading} planned records in "
+            f"{len(plan.chunks)} chunks ({plan.sent_while_reading} sent while reading)"
         )
         if config.dry_run:
             results = dry_run(plan, run_id, state)

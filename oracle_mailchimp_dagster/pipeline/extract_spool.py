@@ -138,6 +138,8 @@ class ExtractManifest:
     bytes: int = 0
     preloaded: RunResults | None = None
     read_waited_for_load_s: float = 0.0
+    sent_actions: dict[str, int] = field(default_factory=dict)  # what was sent while reading, planned
+    sent_invalid: dict[str, int] = field(default_factory=dict)
 
     @property
     def spooled_rows(self) -> int:
@@ -223,4 +225,6 @@ def extract_to_spool(
         bytes=writer.bytes,
         preloaded=preloaded,
         read_waited_for_load_s=preloader.read_waited_s if preloader is not None else 0.0,
+        sent_actions=dict(preloader.actions) if preloader is not None else {},
+        sent_invalid=dict(preloader.invalid) if preloader is not None else {},
     )

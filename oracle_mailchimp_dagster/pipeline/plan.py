@@ -94,6 +94,7 @@ class MemberPlan:
     records: int = 0
     preview: tuple[PlannedAction, ...] = ()
     preloaded: RunResults | None = None
+    sent_while_reading: int = 0  # of `records`, the actions the extract step sent (not in `chunks`)
 
     def chunk(self, index: int) -> list[PlannedAction]:
         assert self.path is not None
@@ -183,6 +184,11 @@ def build_plan(
             refs.append(out.write(part))
     if extract.quarantined:
         tally.invalid[QUARANTINED_REASON] = len(extract.quarantined)
+    # What the extract step sent while reading was planned there: the run's counts include it.
+    sent = extract.preloaded.records if extract.preloaded else 0
+    tally.records += sent
+    tally.counts.update(extract.sent_actions)
+    tally.invalid.update(extract.sent_invalid)
     # Members the extract step created while reading do not dilute the removal guard's share.
     preloaded = extract.preloaded.members_upserted if extract.preloaded else 0
     managed = store.members.count(tenant.id) - preloaded
@@ -203,4 +209,5 @@ def build_plan(
         records=tally.records,
         preview=tuple(tally.preview),
         preloaded=extract.preloaded,
+        sent_while_reading=sent,
     )

@@ -19,6 +19,7 @@ not load (`defs.preload`).
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from oracle_mailchimp_dagster.pipeline.results import ChunkSettler, Executed, Ru
 from oracle_mailchimp_dagster.pipeline.states import load_states
 from oracle_mailchimp_dagster.store.records import HighWaterMark
 from oracle_mailchimp_dagster.store.sync_store import SyncStore
-from oracle_mailchimp_dagster.sync.model import ListField, MemberState
+from oracle_mailchimp_dagster.sync.model import Action, ListField, MemberState
 from oracle_mailchimp_dagster.sync.planning import plan_actions, removal_count
 from oracle_mailchimp_dagster.tenants.model import TenantConfig
 
@@ -85,6 +86,8 @@ class Preloader:
         self._futures: list[Future[None]] = []
         self._error: BaseException | None = None
         self.read_waited_s = 0.0  # how long the read waited for the load: which of the two is slower
+        self.actions: Counter[str] = Counter()  # the actions committed, and the invalid ones' reasons
+        self.invalid: Counter[str] = Counter()
 
     def take(self, rows: Sequence[Spooled], states: Mapping[str, MemberState]) -> list[Spooled]:
         """Keep the batch's new customers (sending a chunk when one is full); returns the rest, in
@@ -209,3 +212,5 @@ class Preloader:
                 return  # another chunk failed: its error fails the step; this one settles next run
             self.results.chunks += 1
             self._settler.commit(Executed(outcomes, states, retries))
+            self.actions.update(a.action.value for a in actions)
+            self.invalid.update(a.reason for a in actions if a.action is Action.REJECT_INVALID)
