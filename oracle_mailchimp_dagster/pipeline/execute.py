@@ -46,7 +46,13 @@ class PlanExecutor:
         self.policy = policy
         self.workers = client.options.concurrency
 
-    def run(self, actions: Sequence[PlannedAction]) -> list[RecordOutcome]:
+    def run(
+        self,
+        actions: Sequence[PlannedAction],
+        written: Callable[[list[RecordOutcome]], object] | None = None,
+    ) -> list[RecordOutcome]:
+        """One outcome per action, in order. `written` gets the upserts' outcomes once they are all
+        back, before anything else is sent (the settler records those members then)."""
         outcomes: dict[int, RecordOutcome] = {}
         upserts: list[int] = []
         singles: list[int] = []
@@ -60,6 +66,8 @@ class PlanExecutor:
             else:
                 outcomes[index] = not_sent(action)
         outcomes.update(self._upsert(actions, upserts))
+        if written is not None and upserts:
+            written([outcomes[i] for i in upserts])
         outcomes.update(self._parallel(self._single, [(i, actions[i]) for i in singles]))
         releases = [(i, outcomes[i]) for i in upserts if outcomes[i].succeeded and actions[i].release_email]
         outcomes.update(self._parallel(self._release, releases))

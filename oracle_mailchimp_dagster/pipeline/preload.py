@@ -7,7 +7,8 @@ now is what an earlier run would have done (a replay of its key). Whoever later 
 address, in this run or the next, is planned against its stored state, as after any earlier run. So
 such customers are taken out of the stream in chunks of about the plan's size, and each chunk is
 planned, executed and committed on its own (ledger rows, member state, retry queue, under the
-run's id; never the mark), while the extract goes on. The plan step sees the rest of the run only.
+run's id; never the mark; the members its upserts wrote first, before its tags go out), while the
+extract goes on. The plan step sees the rest of the run only.
 
 A chunk is sent once it is full, and what is left at the end of the read with them; a run that never
 filled one (a small run) sends nothing from here and behaves exactly as without this. At most
@@ -32,6 +33,7 @@ from oracle_mailchimp_dagster.pipeline.states import load_states
 from oracle_mailchimp_dagster.store.records import HighWaterMark
 from oracle_mailchimp_dagster.store.sync_store import SyncStore
 from oracle_mailchimp_dagster.sync.model import Action, ListField, MemberState
+from oracle_mailchimp_dagster.sync.outcomes import RecordOutcome
 from oracle_mailchimp_dagster.sync.planning import plan_actions, removal_count
 from oracle_mailchimp_dagster.tenants.model import TenantConfig
 
@@ -206,11 +208,18 @@ class Preloader:
         actions = plan_actions(customers, states, self._mapping, self._fields_by_tag, tenant.policy)
         assert removal_count(actions) == 0, "a customer new to the store removes nothing"
         retries = store.retries.entries(tenant.id, [c.key for c in customers])
-        outcomes = self._executor.run(actions)
+        written: dict[str, MemberState] = {}
+
+        def record_written(upserted: list[RecordOutcome]) -> None:
+            with self._lock:
+                if self._error is None:
+                    written.update(self._settler.commit_written(upserted, states))
+
+        outcomes = self._executor.run(actions, record_written)
         with self._lock:
             if self._error is not None:
                 return  # another chunk failed: its error fails the step; this one settles next run
             self.results.chunks += 1
-            self._settler.commit(Executed(outcomes, states, retries))
+            self._settler.commit(Executed(outcomes, {**states, **written}, retries))
             self.actions.update(a.action.value for a in actions)
             self.invalid.update(a.reason for a in actions if a.action is Action.REJECT_INVALID)

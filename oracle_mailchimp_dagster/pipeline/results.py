@@ -1,13 +1,15 @@
 """What the results step (and the extract step's pre-load) did, and how chunks are settled: one
-commit each, in the order they finish, each expecting the state version the previous one left."""
+commit each, in the order they finish, each expecting the state version the previous one left; and,
+before it, the members a chunk's upserts wrote while its tags are out."""
 
+import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from oracle_mailchimp_dagster.pipeline.crash import crash_point
-from oracle_mailchimp_dagster.pipeline.settle import build_commit
+from oracle_mailchimp_dagster.pipeline.settle import build_commit, build_fields_commit
 from oracle_mailchimp_dagster.store.records import CommitSummary, HighWaterMark, RetryEntry
 from oracle_mailchimp_dagster.store.sync_store import SyncStore
 from oracle_mailchimp_dagster.sync.model import MemberState
@@ -69,7 +71,10 @@ class Executed:
 
 class ChunkSettler:
     """Commits chunks one at a time, each expecting the state version the previous one left; the one
-    that completes `results.chunks` moves the mark to `final_mark` (None: the mark stays)."""
+    that completes `results.chunks` moves the mark to `final_mark` (None: the mark stays).
+
+    `commit_written` records, from a chunk's own thread, the members its upserts wrote before its tags
+    are sent; commits of both kinds take turns."""
 
     def __init__(
         self,
@@ -88,8 +93,36 @@ class ChunkSettler:
         self._planned_mark = planned_mark
         self._final_mark = final_mark
         self._analyze_at = ANALYZE_FIRST_AT
+        self._turn = threading.Lock()
+        self._fields_commits = 0
+
+    def commit_written(
+        self, upserted: Sequence[RecordOutcome], states: Mapping[str, MemberState]
+    ) -> dict[str, MemberState]:
+        """Record the members a chunk's upserts wrote, tags pending (`settle.build_fields_commit`);
+        returns the states stored, for the chunk's own commit to compare with."""
+        with self._turn:
+            commit = build_fields_commit(
+                self._results.run_id,
+                upserted,
+                states,
+                now=datetime.now(UTC),
+                planned_version=self._expected,
+                planned_mark=self._planned_mark,
+            )
+            if not commit.member_upserts:
+                return {}
+            summary = self._store.commit_run(self._tenant.id, commit)
+            self._expected = summary.state_version
+            self._fields_commits += 1
+            crash_point("after_fields_commit", self._fields_commits)
+            return {state.customer_key: state for state in commit.member_upserts}
 
     def commit(self, executed: Executed) -> CommitSummary:
+        with self._turn:
+            return self._commit(executed)
+
+    def _commit(self, executed: Executed) -> CommitSummary:
         results = self._results
         crash_point("before_commit")
         last = results.chunks_committed + 1 >= results.chunks

@@ -1,5 +1,7 @@
 """Step 4: settle outcomes in one transaction: ledger rows, member state, retry queue, and the mark with
-the run's last chunk (`pipeline.apply` commits a run chunk by chunk)."""
+the run's last chunk (`pipeline.apply` commits a run chunk by chunk). Before that, a chunk whose
+upserts are done records the members they wrote (`build_fields_commit`), so a run killed while the
+chunk's tags are out makes the next one send those tags, not the members again."""
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -13,7 +15,11 @@ from oracle_mailchimp_dagster.store.records import (
 )
 from oracle_mailchimp_dagster.sync.model import MemberState
 from oracle_mailchimp_dagster.sync.outcomes import REFUSED, SETTLED, Outcome, RecordOutcome
-from oracle_mailchimp_dagster.sync.state import state_after_refusal, state_after_success
+from oracle_mailchimp_dagster.sync.state import (
+    state_after_refusal,
+    state_after_success,
+    state_with_tags_pending,
+)
 
 RETRY_BASE = timedelta(minutes=5)
 RETRY_CAP = timedelta(hours=6)
@@ -105,6 +111,39 @@ def build_commit(
         planned_mark=planned_mark,
     )
     return commit, recorded
+
+
+def build_fields_commit(
+    run_id: str,
+    upserted: Sequence[RecordOutcome],
+    states: Mapping[str, MemberState],
+    *,
+    now: datetime,
+    planned_version: int,
+    planned_mark: HighWaterMark | None,
+) -> RunCommit:
+    """The member state of a chunk's succeeded upserts whose tag changes are still to be sent: fields
+    written, tags as the member still carries them (`sync.state.state_with_tags_pending`). No ledger
+    row, no retry, never the mark: the chunk's own commit follows with those. Pure."""
+    members: list[MemberState] = []
+    for outcome in upserted:
+        if not outcome.succeeded:
+            continue
+        key = outcome.action.customer_key
+        state = state_with_tags_pending(outcome.action, states.get(key), outcome.member_status)
+        if state is not None:
+            members.append(replace(state, last_synced_at=now, last_run_id=run_id))
+    return RunCommit(
+        run_id=run_id,
+        finished_at=now,
+        ledger=[],
+        member_upserts=members,
+        retry_upserts=[],
+        retry_clears=[],
+        new_mark=None,
+        planned_version=planned_version,
+        planned_mark=planned_mark,
+    )
 
 
 def _gains_fields(before: MemberState | None, after: MemberState) -> bool:

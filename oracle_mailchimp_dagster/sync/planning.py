@@ -245,6 +245,10 @@ class _Planner:
             # may have written the address since (and left it, which is why this one is planned).
             latest = self._last_writer(c, new_hash)
             if latest is None or latest.customer_key == c.key:
+                if prev.managed_tags != payload.tags:
+                    # Its fields were written but the run stopped before its tags (`settle`).
+                    reason = f"tags not sent yet: run {prev.last_run_id} stopped after writing the member"
+                    return self._base(c, Action.RETAG, reason, **values)
                 return self._base(c, Action.SKIP_UNCHANGED, "same payload as last synced", **values)
             reason = f"takes the shared address back from customer {latest.customer_key}, written since"
             return self._base(c, Action.UPSERT, reason, **values)

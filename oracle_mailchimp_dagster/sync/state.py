@@ -53,8 +53,9 @@ def state_after_success(
         assert prev is not None, "a removal is only planned for a synced customer"
         return replace(prev, known_status=_REMOVED_STATUS[kind], active=False, last_update=action.last_update)
     if kind is Action.RETAG:
+        # An inactive customer's tag, or the tags a run that wrote the member stopped before.
         assert prev is not None, "a retag is only planned for a synced customer"
-        return replace(prev, managed_tags=action.tags, active=False, last_update=action.last_update)
+        return replace(prev, managed_tags=action.tags, active=action.active, last_update=action.last_update)
     if kind is Action.SKIP and action.active and action.email:
         # Shares its address with a newer customer: the member exists and this customer holds it too.
         return MemberState(
@@ -75,6 +76,24 @@ def state_after_success(
         fields = prev.merge_fields if prev.merge_fields is not None else (dict(action.merge_fields) or None)
         return replace(prev, last_update=action.last_update, merge_fields=fields)
     return prev
+
+
+def state_with_tags_pending(
+    action: PlannedAction, prev: MemberState | None, member_status: str | None = None
+) -> MemberState | None:
+    """The state of a member whose fields an upsert just wrote, before its tag changes are sent: the
+    fields as written and the tags the member still carries (what the planner diffed against). None
+    when there is nothing to record early: no tag change to wait for, or an upsert that moves or
+    releases an old address (that is only done once the whole action is)."""
+    if action.action is not Action.UPSERT or not (action.tags_add or action.tags_remove):
+        return None
+    if action.previous_email is not None or action.release_email is not None:
+        return None
+    written = state_after_success(action, prev, member_status)
+    if written is None or written is prev or written.email is None:
+        return None
+    carried = (action.tags - action.tags_add) | action.tags_remove
+    return replace(written, managed_tags=carried)
 
 
 def state_after_refusal(action: PlannedAction, prev: MemberState | None) -> MemberState | None:
