@@ -95,6 +95,7 @@ class ChunkSettler:
         self._analyze_at = ANALYZE_FIRST_AT
         self._turn = threading.Lock()
         self._fields_commits = 0
+        self._early: set[str] = set()  # keys recorded early whose chunk has not committed yet
 
     def commit_written(
         self, upserted: Sequence[RecordOutcome], states: Mapping[str, MemberState]
@@ -114,6 +115,9 @@ class ChunkSettler:
                 return {}
             summary = self._store.commit_run(self._tenant.id, commit)
             self._expected = summary.state_version
+            # Counted as written by the run (the removal guard leaves them out), once.
+            self._results.members_upserted += summary.members_upserted
+            self._early.update(state.customer_key for state in commit.member_upserts)
             self._fields_commits += 1
             crash_point("after_fields_commit", self._fields_commits)
             return {state.customer_key: state for state in commit.member_upserts}
@@ -139,11 +143,14 @@ class ChunkSettler:
         )
         summary = self._store.commit_run(self._tenant.id, commit)
         self._expected = summary.state_version
+        written = {state.customer_key for state in commit.member_upserts}
+        counted = len(written & self._early)  # already counted when recorded early
+        self._early -= {outcome.action.customer_key for outcome in executed.outcomes}
         if results.chunks_committed == 0:
             results.mark_before = summary.mark_before
         results.chunks_committed += 1
         results.mark_after, results.state_version = summary.mark_after, summary.state_version
-        results.members_upserted += summary.members_upserted
+        results.members_upserted += summary.members_upserted - counted
         results.add(outcomes)
         if results.members_upserted >= self._analyze_at:
             self._store.refresh_statistics()

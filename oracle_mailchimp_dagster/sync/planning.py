@@ -19,7 +19,13 @@ from oracle_mailchimp_dagster.sync.model import (
     PlannedAction,
 )
 from oracle_mailchimp_dagster.sync.rules import InactiveAction, MemberMapping, SyncPolicy
-from oracle_mailchimp_dagster.sync.state import NO_MEMBER, REJECTED, is_older
+from oracle_mailchimp_dagster.sync.state import (
+    NO_MEMBER,
+    REJECTED,
+    is_older,
+    tags_unsure,
+    unsure_tags_hash,
+)
 
 _NEVER = datetime.min.replace(tzinfo=UTC)
 _INACTIVE_DONE = {
@@ -184,6 +190,11 @@ class _Planner:
         cleared = {tag: "" for tag in latest.merge_fields if tag not in fields}
         return {**fields, **cleared} if cleared else fields
 
+    def _tags_unsure(self, c: Customer, email_hash: str) -> bool:
+        """The member's tags may be half sent: its last writer's run stopped before settling them."""
+        latest = self._last_writer(c, email_hash)
+        return latest is not None and tags_unsure(latest)
+
     def _last_writer(self, c: Customer, email_hash: str) -> MemberState | None:
         """The state of the customer whose data was written to the address last (this customer's own
         when tied), whose data the member carries."""
@@ -199,13 +210,15 @@ class _Planner:
         # The write lands on the member at the payload's address (an email change that moves the old
         # member instead diffs against that member's tags, below).
         previous_tags = self._member_tags(c, new_hash)
+        # Tags maybe half sent: all wanted are added (adding one the member has changes nothing).
+        unsure = self._tags_unsure(c, new_hash)
         values: dict[str, Any] = {
             "email": payload.email,
             "subscriber_hash": new_hash,
             "merge_fields": self._without_others_fields(c, new_hash, payload.merge_fields),
             "status_if_new": self.status_if_new,
             "tags": payload.tags,
-            "tags_add": payload.tags - previous_tags,
+            "tags_add": payload.tags if unsure else payload.tags - previous_tags,
             "tags_remove": previous_tags - payload.tags,
             "payload_hash": digest,
             "warnings": payload.warnings,
@@ -236,19 +249,22 @@ class _Planner:
                     c, Action.UPSERT, reason, previous_email=prev.email, release_email=prev.email, **values
                 )
             moved = self._member_tags(c, old_hash)  # the PATCH keeps the old member and its tags
-            values.update(tags_add=payload.tags - moved, tags_remove=moved - payload.tags)
+            added = payload.tags if self._tags_unsure(c, old_hash) else payload.tags - moved
+            values.update(tags_add=added, tags_remove=moved - payload.tags)
             return self._base(c, Action.EMAIL_CHANGE, "email changed", previous_email=prev.email, **values)
         if not prev.active:
             return self._base(c, Action.UPSERT, "customer reactivated", **values)
+        if prev.payload_hash == unsure_tags_hash(digest):
+            latest = self._last_writer(c, new_hash)
+            if latest is None or latest.customer_key == c.key:
+                # The fields are written; the run that wrote them stopped before settling the tags.
+                reason = f"tags not settled: run {prev.last_run_id} wrote the member, not its tags"
+                return self._base(c, Action.RETAG, reason, **values)
         if prev.payload_hash == digest:
             # Unchanged only while the member still carries this customer's data: another holder
             # may have written the address since (and left it, which is why this one is planned).
             latest = self._last_writer(c, new_hash)
             if latest is None or latest.customer_key == c.key:
-                if prev.managed_tags != payload.tags:
-                    # Its fields were written but the run stopped before its tags (`settle`).
-                    reason = f"tags not sent yet: run {prev.last_run_id} stopped after writing the member"
-                    return self._base(c, Action.RETAG, reason, **values)
                 return self._base(c, Action.SKIP_UNCHANGED, "same payload as last synced", **values)
             reason = f"takes the shared address back from customer {latest.customer_key}, written since"
             return self._base(c, Action.UPSERT, reason, **values)

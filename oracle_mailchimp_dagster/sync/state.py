@@ -55,7 +55,14 @@ def state_after_success(
     if kind is Action.RETAG:
         # An inactive customer's tag, or the tags a run that wrote the member stopped before.
         assert prev is not None, "a retag is only planned for a synced customer"
-        return replace(prev, managed_tags=action.tags, active=action.active, last_update=action.last_update)
+        # (An active customer's retag settles the payload its fields were written with.)
+        return replace(
+            prev,
+            payload_hash=action.payload_hash or prev.payload_hash,
+            managed_tags=action.tags,
+            active=action.active,
+            last_update=action.last_update,
+        )
     if kind is Action.SKIP and action.active and action.email:
         # Shares its address with a newer customer: the member exists and this customer holds it too.
         return MemberState(
@@ -78,22 +85,44 @@ def state_after_success(
     return prev
 
 
+# A state whose tags may be half sent (`state_with_tags_pending`) stores its payload's digest with this
+# first character instead of the digest's own (a digest is hex): the payload is current, the tags unsure.
+_TAGS_UNSURE = "~"
+
+
+def unsure_tags_hash(digest: str) -> str:
+    """The payload hash a state stores while its tags may be half sent (see `tags_unsure`)."""
+    return _TAGS_UNSURE + digest[1:]
+
+
+def tags_unsure(state: MemberState) -> bool:
+    """The member's fields are this state's, but its tags may be anywhere between the ones it
+    carried before and `managed_tags`: a run recorded the write and stopped before settling the tags."""
+    return state.payload_hash is not None and state.payload_hash.startswith(_TAGS_UNSURE)
+
+
 def state_with_tags_pending(
     action: PlannedAction, prev: MemberState | None, member_status: str | None = None
 ) -> MemberState | None:
     """The state of a member whose fields an upsert just wrote, before its tag changes are sent: the
-    fields as written and the tags the member still carries (what the planner diffed against). None
-    when there is nothing to record early: no tag change to wait for, or an upsert that moves or
-    releases an old address (that is only done once the whole action is)."""
+    fields as written, the payload hash marked unsure (`unsure_tags_hash`), and as `managed_tags`
+    every tag the member may carry: those it carried (what the planner diffed against) and those
+    being added. A later write diffs against them: it removes what it does not want and adds all it
+    wants. None when there is nothing to record early: no tag change to wait for, or an upsert that
+    moves or releases an old address (that is recorded once the whole action is)."""
     if action.action is not Action.UPSERT or not (action.tags_add or action.tags_remove):
         return None
     if action.previous_email is not None or action.release_email is not None:
+        return None
+    if action.payload_hash is None:
         return None
     written = state_after_success(action, prev, member_status)
     if written is None or written is prev or written.email is None:
         return None
     carried = (action.tags - action.tags_add) | action.tags_remove
-    return replace(written, managed_tags=carried)
+    return replace(
+        written, payload_hash=unsure_tags_hash(action.payload_hash), managed_tags=carried | action.tags
+    )
 
 
 def state_after_refusal(action: PlannedAction, prev: MemberState | None) -> MemberState | None:
