@@ -51,8 +51,8 @@ class PlanExecutor:
         actions: Sequence[PlannedAction],
         written: Callable[[list[RecordOutcome]], object] | None = None,
     ) -> list[RecordOutcome]:
-        """One outcome per action, in order. `written` gets the upserts' outcomes once they are all
-        back, before anything else is sent (the settler records those members then)."""
+        """One outcome per action, in order. `written` gets each upsert batch's outcomes as the batch
+        comes back, before the chunk's tags are sent (the settler records those members then)."""
         outcomes: dict[int, RecordOutcome] = {}
         upserts: list[int] = []
         singles: list[int] = []
@@ -65,9 +65,7 @@ class PlanExecutor:
                 outcomes[index] = done(action)
             else:
                 outcomes[index] = not_sent(action)
-        outcomes.update(self._upsert(actions, upserts))
-        if written is not None and upserts:
-            written([outcomes[i] for i in upserts])
+        outcomes.update(self._upsert(actions, upserts, written))
         outcomes.update(self._parallel(self._single, [(i, actions[i]) for i in singles]))
         releases = [(i, outcomes[i]) for i in upserts if outcomes[i].succeeded and actions[i].release_email]
         outcomes.update(self._parallel(self._release, releases))
@@ -84,11 +82,17 @@ class PlanExecutor:
             merge_fields=action.merge_fields,
         )
 
-    def _upsert(self, actions: Sequence[PlannedAction], indexes: list[int]) -> dict[int, RecordOutcome]:
+    def _upsert(
+        self,
+        actions: Sequence[PlannedAction],
+        indexes: list[int],
+        written: Callable[[list[RecordOutcome]], object] | None = None,
+    ) -> dict[int, RecordOutcome]:
         by_email = {(actions[i].email or "").lower(): i for i in indexes}
         payloads = (self._payload(actions[i]) for i in indexes)
         results: dict[int, RecordOutcome] = {}
         for batch in self.client.upsert_many(self.list_id, payloads):
+            back: list[RecordOutcome] = []
             for member in batch:
                 index = by_email[member.email_address.lower()]
                 action = actions[index]
@@ -97,6 +101,9 @@ class PlanExecutor:
                 else:
                     assert member.problem is not None
                     results[index] = failed(action, member.problem)
+                back.append(results[index])
+            if written is not None:
+                written(back)
         return results
 
     # ---- single-member changes ----------------------------------------------------------------

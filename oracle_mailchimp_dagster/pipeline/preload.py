@@ -7,7 +7,7 @@ now is what an earlier run would have done (a replay of its key). Whoever later 
 address, in this run or the next, is planned against its stored state, as after any earlier run. So
 such customers are taken out of the stream in chunks of about the plan's size, and each chunk is
 planned, executed and committed on its own (ledger rows, member state, retry queue, under the
-run's id; never the mark; the members its upserts wrote first, before its tags go out), while the
+run's id; never the mark; the members each upsert batch wrote first, before its tags go out), while the
 extract goes on. The plan step sees the rest of the run only.
 
 A chunk is sent once it is full, and what is left at the end of the read with them; a run that never
@@ -85,6 +85,8 @@ class Preloader:
         self._slots = threading.BoundedSemaphore(options.in_flight)
         self._lock = threading.Lock()  # commits one at a time, in the order chunks finish
         self._pool = ThreadPoolExecutor(max_workers=options.in_flight, thread_name_prefix="preload-chunk")
+        # Records the members each upsert batch wrote, one commit at a time (`ChunkSettler.commit_written`).
+        self._recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="preload-record")
         self._futures: list[Future[None]] = []
         self._error: BaseException | None = None
         self.read_waited_s = 0.0  # how long the read waited for the load: which of the two is slower
@@ -139,6 +141,7 @@ class Preloader:
     def close(self) -> None:
         """Let every chunk already sent settle (also when the read failed); sends nothing more."""
         self._pool.shutdown(wait=True)
+        self._recorder.shutdown(wait=True)
 
     # ---- internals ----------------------------------------------------------------------------
 
@@ -209,13 +212,20 @@ class Preloader:
         assert removal_count(actions) == 0, "a customer new to the store removes nothing"
         retries = store.retries.entries(tenant.id, [c.key for c in customers])
         written: dict[str, MemberState] = {}
+        recording: list[Future[None]] = []
 
-        def record_written(upserted: list[RecordOutcome]) -> None:
+        def record(upserted: list[RecordOutcome]) -> None:
             with self._lock:
                 if self._error is None:
                     written.update(self._settler.commit_written(upserted, states))
 
+        def record_written(upserted: list[RecordOutcome]) -> None:
+            # Off the chunk's thread: its other batches and its tags go on while this commits.
+            recording.append(self._recorder.submit(record, upserted))
+
         outcomes = self._executor.run(actions, record_written)
+        for done in recording:
+            done.result()  # recorded before the chunk commits (a failure fails the chunk)
         with self._lock:
             if self._error is not None:
                 return  # another chunk failed: its error fails the step; this one settles next run

@@ -73,8 +73,8 @@ class ChunkSettler:
     """Commits chunks one at a time, each expecting the state version the previous one left; the one
     that completes `results.chunks` moves the mark to `final_mark` (None: the mark stays).
 
-    `commit_written` records, from a chunk's own thread, the members its upserts wrote before its tags
-    are sent; commits of both kinds take turns."""
+    `commit_written` records, from a chunk's own thread, the members each of its upsert batches wrote,
+    before its tags are sent; commits of both kinds take turns."""
 
     def __init__(
         self,
