@@ -12,7 +12,7 @@ import pytest
 from oracle_mailchimp_dagster.defs.assets import fusion_customers, mailchimp_members, mailchimp_sync_results
 from oracle_mailchimp_dagster.pipeline import results
 from oracle_mailchimp_dagster.pipeline.plan import CHUNK_SIZE_ENV
-from tests.support.doubles import InMemoryAudience, metadata
+from tests.support.doubles import metadata
 from tests.support.doubles.worlds import WORLD_START, World, changes
 
 TENANT = "acme"
@@ -61,10 +61,6 @@ def test_many_small_chunks_end_as_one_chunk_does(chunked_world: World, one_chunk
     assert small.store.marks.get(TENANT) == whole.store.marks.get(TENANT)
 
 
-def upserted(audience: InMemoryAudience, since: int = 0) -> set[str]:
-    return {e for call in audience.calls[since:] if call.method == "upsert_many" for e in call.emails}
-
-
 def test_a_run_killed_between_chunk_commits_is_resumed_by_a_rerun_that_writes_only_the_rest(
     chunked_world: World, one_chunk_world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -73,7 +69,7 @@ def test_a_run_killed_between_chunk_commits_is_resumed_by_a_rerun_that_writes_on
     committed = world.store.ledger.for_run(TENANT, crashed.run_id)
     assert SMALL * 5 <= len(committed) < CUSTOMERS / 2
     assert world.store.marks.get(TENANT) is None, "the mark moves with the last chunk only"
-    sent_before = upserted(world.audience)
+    sent_before = world.audience.addressed("upsert_many")
     committed_sent = {e.email for e in committed if e.outcome in ("created", "updated")}
     assert committed_sent and committed_sent <= sent_before
     calls = len(world.audience.calls)
@@ -81,9 +77,9 @@ def test_a_run_killed_between_chunk_commits_is_resumed_by_a_rerun_that_writes_on
     rerun = world.run(chunked(SMALL))
     reference = one_chunk_world.run(chunked(100_000))
 
-    resent = upserted(world.audience, calls)
+    resent = world.audience.addressed("upsert_many", calls)
     assert not resent & committed_sent, "what a chunk committed is not sent again"
-    assert resent == upserted(one_chunk_world.audience) - committed_sent
+    assert resent == one_chunk_world.audience.addressed("upsert_many") - committed_sent
     ledger = {e.customer_key: e.outcome for e in world.store.ledger.for_run(TENANT, rerun.run_id)}
     assert {ledger[e.customer_key] for e in committed if e.outcome == "created"} == {"unchanged"}
     after = world.snapshot(rerun)

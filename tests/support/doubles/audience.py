@@ -117,6 +117,10 @@ class InMemoryAudience:
     def writes(self) -> list[AudienceCall]:
         return [call for call in self.calls if call.writes]
 
+    def addressed(self, method: str, since: int = 0) -> set[str]:
+        """The addresses the calls of `method` were about, from the `since`th call on."""
+        return {email for call in self.calls[since:] if call.method == method for email in call.emails}
+
     def seed(self, email: str, status: str = "subscribed", **merge_fields: Any) -> StoredMember:
         """A member that was there before the sync (not recorded as a call)."""
         member = StoredMember(email, status, dict(merge_fields))
