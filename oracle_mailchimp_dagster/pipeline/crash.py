@@ -5,8 +5,9 @@ next run resends idempotently; the end-to-end tests and operators use this to pr
 
 - `before_commit`: before each chunk's commit (the first reached crashes);
 - `after_chunk_commit`: after each chunk's commit; `after_chunk_commit@3` after the third only;
-- `after_fields_commit`: after a chunk recorded the members one upsert batch wrote, before its tags go out
-  (`after_fields_commit@3`: the third such record).
+- `after_fields_commit`: after the members of one upsert batch sent while reading were recorded
+  (`after_fields_commit@3`: the third such record); the chunk stops at its next batch or before its
+  commit, every other chunk at its next record or commit.
 """
 
 import os

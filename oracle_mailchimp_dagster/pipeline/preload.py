@@ -216,11 +216,18 @@ class Preloader:
 
         def record(upserted: list[RecordOutcome]) -> None:
             with self._lock:
-                if self._error is None:
+                if self._error is not None:
+                    return
+                try:
                     written.update(self._settler.commit_written(upserted, states))
+                except BaseException as exc:  # every chunk stops at its next batch or commit
+                    self._error = exc
+                    raise
 
         def record_written(upserted: list[RecordOutcome]) -> None:
-            # Off the chunk's thread: its other batches and its tags go on while this commits.
+            # Off the chunk's thread: its other batches and its tags go on while this commits. A
+            # record that failed (another run committed, a crash drill) stops the chunk here.
+            self._raise_failure()
             recording.append(self._recorder.submit(record, upserted))
 
         outcomes = self._executor.run(actions, record_written)

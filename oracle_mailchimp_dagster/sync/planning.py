@@ -254,17 +254,15 @@ class _Planner:
             return self._base(c, Action.EMAIL_CHANGE, "email changed", previous_email=prev.email, **values)
         if not prev.active:
             return self._base(c, Action.UPSERT, "customer reactivated", **values)
-        if prev.payload_hash == unsure_tags_hash(digest):
-            latest = self._last_writer(c, new_hash)
-            if latest is None or latest.customer_key == c.key:
-                # The fields are written; the run that wrote them stopped before settling the tags.
-                reason = f"tags not settled: run {prev.last_run_id} wrote the member, not its tags"
-                return self._base(c, Action.RETAG, reason, **values)
-        if prev.payload_hash == digest:
+        if prev.payload_hash in (digest, unsure_tags_hash(digest)):
             # Unchanged only while the member still carries this customer's data: another holder
             # may have written the address since (and left it, which is why this one is planned).
             latest = self._last_writer(c, new_hash)
             if latest is None or latest.customer_key == c.key:
+                if prev.payload_hash != digest:
+                    # The fields are written; the run that wrote them stopped before settling the tags.
+                    reason = f"tags not settled: run {prev.last_run_id} wrote the member, not its tags"
+                    return self._base(c, Action.RETAG, reason, **values)
                 return self._base(c, Action.SKIP_UNCHANGED, "same payload as last synced", **values)
             reason = f"takes the shared address back from customer {latest.customer_key}, written since"
             return self._base(c, Action.UPSERT, reason, **values)
