@@ -172,13 +172,19 @@ class _Planner:
             subscriber_hash=subscriber_hash(payload.email),
         )
 
-    def _member_tags(self, c: Customer, email_hash: str) -> frozenset[str]:
-        """The managed tags the member at this address carries: those of the customer whose data was
-        written there last (this customer's own when tied). Diffing against the customer's own stored
-        tags instead would leave another customer's tags on a member it takes over, and give none to
-        a member it creates at a new address."""
+    def _tag_changes(
+        self, c: Customer, email_hash: str, wanted: frozenset[str]
+    ) -> tuple[frozenset[str], frozenset[str]]:
+        """The tags to add and remove for the member at this address to carry `wanted`, diffed against
+        the managed tags of the customer whose data was written there last (this customer's own when
+        tied). Diffing against the customer's own stored tags instead would leave another customer's
+        tags on a member it takes over, and give none to a member it creates at a new address. While
+        that writer's tags are unsure (half sent, `sync.state`), every wanted tag is added (adding one
+        the member has changes nothing)."""
         latest = self._last_writer(c, email_hash)
-        return latest.managed_tags if latest is not None else frozenset()
+        carried = latest.managed_tags if latest is not None else frozenset()
+        unsure = latest is not None and tags_unsure(latest)
+        return (wanted if unsure else wanted - carried), carried - wanted
 
     def _without_others_fields(self, c: Customer, email_hash: str, fields: dict[str, Any]) -> dict[str, Any]:
         """The payload's fields, plus an empty value for each field another customer wrote last to the
@@ -189,11 +195,6 @@ class _Planner:
             return fields
         cleared = {tag: "" for tag in latest.merge_fields if tag not in fields}
         return {**fields, **cleared} if cleared else fields
-
-    def _tags_unsure(self, c: Customer, email_hash: str) -> bool:
-        """The member's tags may be half sent: its last writer's run stopped before settling them."""
-        latest = self._last_writer(c, email_hash)
-        return latest is not None and tags_unsure(latest)
 
     def _last_writer(self, c: Customer, email_hash: str) -> MemberState | None:
         """The state of the customer whose data was written to the address last (this customer's own
@@ -209,17 +210,15 @@ class _Planner:
         new_hash = subscriber_hash(payload.email)
         # The write lands on the member at the payload's address (an email change that moves the old
         # member instead diffs against that member's tags, below).
-        previous_tags = self._member_tags(c, new_hash)
-        # Tags maybe half sent: all wanted are added (adding one the member has changes nothing).
-        unsure = self._tags_unsure(c, new_hash)
+        tags_add, tags_remove = self._tag_changes(c, new_hash, payload.tags)
         values: dict[str, Any] = {
             "email": payload.email,
             "subscriber_hash": new_hash,
             "merge_fields": self._without_others_fields(c, new_hash, payload.merge_fields),
             "status_if_new": self.status_if_new,
             "tags": payload.tags,
-            "tags_add": payload.tags if unsure else payload.tags - previous_tags,
-            "tags_remove": previous_tags - payload.tags,
+            "tags_add": tags_add,
+            "tags_remove": tags_remove,
             "payload_hash": digest,
             "warnings": payload.warnings,
         }
@@ -248,9 +247,9 @@ class _Planner:
                 return self._base(
                     c, Action.UPSERT, reason, previous_email=prev.email, release_email=prev.email, **values
                 )
-            moved = self._member_tags(c, old_hash)  # the PATCH keeps the old member and its tags
-            added = payload.tags if self._tags_unsure(c, old_hash) else payload.tags - moved
-            values.update(tags_add=added, tags_remove=moved - payload.tags)
+            # The PATCH keeps the old member and its tags.
+            moved_add, moved_remove = self._tag_changes(c, old_hash, payload.tags)
+            values.update(tags_add=moved_add, tags_remove=moved_remove)
             return self._base(c, Action.EMAIL_CHANGE, "email changed", previous_email=prev.email, **values)
         if not prev.active:
             return self._base(c, Action.UPSERT, "customer reactivated", **values)

@@ -53,9 +53,9 @@ def state_after_success(
         assert prev is not None, "a removal is only planned for a synced customer"
         return replace(prev, known_status=_REMOVED_STATUS[kind], active=False, last_update=action.last_update)
     if kind is Action.RETAG:
-        # An inactive customer's tag, or the tags a run that wrote the member stopped before.
+        # An inactive customer's tag, or the tags a run that wrote the member stopped before (that
+        # retag settles the payload hash its fields were written with).
         assert prev is not None, "a retag is only planned for a synced customer"
-        # (An active customer's retag settles the payload its fields were written with.)
         return replace(
             prev,
             payload_hash=action.payload_hash or prev.payload_hash,
