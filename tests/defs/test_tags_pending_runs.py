@@ -8,11 +8,10 @@ from typing import Any
 import pytest
 
 from oracle_mailchimp_dagster.sync.state import tags_unsure
-from tests.support.doubles.worlds import SPREAD, World
+from tests.support.doubles.worlds import CUSTOMER_KEYS, World
 
 TENANT = "acme"
 SMALL = 40
-CUSTOMER_KEYS = [f"CUST-{n}" for n in range(1, 10 * SPREAD)]
 
 
 def config(*, while_reading: bool) -> dict[str, Any]:

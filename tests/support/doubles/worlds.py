@@ -25,6 +25,8 @@ from tests.support.doubles.runs import AssetRuns
 
 GROUPS = 60  # shared addresses, held by the ids g, g + SPREAD, g + 2 * SPREAD, ...
 SPREAD = 600
+# Every key a world's customers can have (the snapshot's and the tests' lookups).
+CUSTOMER_KEYS = [f"CUST-{n}" for n in range(1, 10 * SPREAD)]
 
 
 def _email(party_id: int) -> str | None:
@@ -97,10 +99,9 @@ def snapshot(store: SyncStore, audience: InMemoryAudience, tenant_id: str, run_i
     rows = store.ledger.for_run(tenant_id, run_id)
     ledger = {r.customer_key: (r.action, r.outcome, r.attempt) for r in rows}
     assert len(ledger) == len(rows), "one ledger row per record"
-    keys = [f"CUST-{n}" for n in range(1, 10 * SPREAD)]
     states = {
         key: (s.email, s.payload_hash, s.known_status, tuple(sorted(s.managed_tags)), s.active, s.last_update)
-        for key, s in store.members.by_keys(tenant_id, keys).items()
+        for key, s in store.members.by_keys(tenant_id, CUSTOMER_KEYS).items()
     }
     members = {
         m.email_address.lower(): (
