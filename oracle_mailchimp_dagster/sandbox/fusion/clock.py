@@ -17,10 +17,11 @@ def _wall_ms() -> int:
 class SandboxClock:
     def __init__(self, start_ms: int | None = None, frozen: bool = False) -> None:
         self._lock = threading.Lock()
-        self._offset = 0 if start_ms is None else start_ms - _wall_ms()
-        self._frozen_at: int | None = None
-        if frozen:
-            self.freeze()
+        wall = _wall_ms()
+        start = wall if start_ms is None else start_ms
+        self._offset = start - wall
+        # One reading of the wall clock: a second one for the freeze could land a millisecond later.
+        self._frozen_at: int | None = start if frozen else None
 
     @property
     def frozen(self) -> bool:
