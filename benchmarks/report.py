@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 DOCUMENT = REPO / "BENCHMARKS.md"
 PLOTS = REPO / "docs" / "benchmarks"
+PLOT_NAMES = ("wall", "memory")  # in this order in BENCHMARKS.md, whether redrawn or kept
 BEGIN, END = "<!-- benchmarks.report: begin -->", "<!-- benchmarks.report: end -->"
 TOOLS = ("connector", "check", "drt", "sdk")
 LABELS = {
@@ -366,10 +367,10 @@ def render(results: Path, peers_venv: Path) -> None:
         plot = REPO / "benchmarks" / "peers" / "plot.py"
         subprocess.run([str(python), str(plot), "--data", data.name, "--out", str(PLOTS)], check=True)
         os.unlink(data.name)
-        plots = [f"docs/benchmarks/{name}.png" for name in ("wall", "memory")]
+        plots = [f"docs/benchmarks/{name}.png" for name in PLOT_NAMES]
     elif entries:
         print(f"benchmarks.report: no {python}: plots left as they were", file=sys.stderr)
-        plots = [f"docs/benchmarks/{p.name}" for p in sorted(PLOTS.glob("*.png"))]
+        plots = [f"docs/benchmarks/{name}.png" for name in PLOT_NAMES if (PLOTS / f"{name}.png").exists()]
     text = DOCUMENT.read_text() if DOCUMENT.exists() else "# Benchmarks\n"
     DOCUMENT.write_text(update_document(text, generated_section(entries, plots)))
 
